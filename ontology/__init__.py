@@ -1,0 +1,1 @@
+"""Ontology, regimens and JSON-LD context, shipped as package data (see ontology/README.md)."""

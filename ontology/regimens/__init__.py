@@ -1,0 +1,1 @@
+"""Regimen templates: one Turtle file per regimen, shipped as package data."""

@@ -1,0 +1,1 @@
+"""The rules as SHACL shapes, shipped as package data."""

@@ -1,0 +1,133 @@
+"""From a file's bytes to the orders in it, each as its own RDF graph.
+
+JSON-LD goes through the strict reader in ``jsonld``; Turtle, N-Triples and
+RDF/XML are parsed by rdflib as they are. A file may hold several orders:
+each gets the triples reachable from it, so that it is judged alone (a
+patient shared by two orders belongs to both).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Callable
+
+from rdflib import RDF, BNode, Graph, URIRef
+from rdflib.term import Node
+
+from . import jsonld
+from .findings import Finding
+from .jsonld import format_finding, pointer_join
+from .vocabulary import PV
+
+JSON_SUFFIXES = {".jsonld", ".json"}
+RDF_SUFFIXES = {".ttl": "turtle", ".nt": "nt", ".n3": "n3", ".rdf": "xml", ".owl": "xml", ".xml": "xml"}
+ORDER_SUFFIXES = JSON_SUFFIXES | set(RDF_SUFFIXES)
+
+Locator = Callable[[Finding], "tuple[int, int] | None"]
+
+
+@dataclass
+class OrderInput:
+    label: str
+    root: Node
+    graph: Graph
+    locate: Locator = lambda finding: None
+
+
+@dataclass
+class Document:
+    findings: list[Finding] = field(default_factory=list)
+    orders: list[OrderInput] = field(default_factory=list)
+
+
+def read_document(name: str, data: bytes, project_context: dict) -> Document:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        return Document([format_finding("unreadable-file", f"the file is not UTF-8 text ({error.reason} at byte {error.start})")])
+    suffix = PurePath(name).suffix.lower()
+    if suffix in JSON_SUFFIXES or (suffix not in RDF_SUFFIXES and text.lstrip()[:1] in ("{", "[")):
+        return _read_json(text, project_context)
+    return _read_rdf(text, RDF_SUFFIXES.get(suffix, "turtle"))
+
+
+def _read_json(text: str, project_context: dict) -> Document:
+    parsed = jsonld.read(text, project_context)
+    document = Document(list(parsed.findings))
+    if parsed.expanded_input is None:
+        return document
+    graph = Graph()
+    try:
+        graph.parse(data=json.dumps(parsed.expanded_input), format="json-ld")
+    except Exception as error:  # rdflib raises many kinds; every one is the document's fault here
+        document.findings.append(format_finding("not-rdf", f"the JSON-LD does not convert to RDF: {error}"))
+        return document
+
+    def locate(finding: Finding) -> tuple[int, int] | None:
+        pointer = parsed.node_pointers.get(finding.focus or "")
+        if pointer is None:
+            return None
+        for key in _keys_for(finding.key):
+            child = pointer_join(pointer, key)
+            try:
+                value = parsed.value_at(child)
+            except (KeyError, IndexError, TypeError):
+                continue
+            if isinstance(value, list) and finding.day in value:
+                child = pointer_join(child, value.index(finding.day))
+            return parsed.position(child)
+        return parsed.position(pointer)
+
+    for order in parsed.orders:
+        root = BNode(order.node[2:]) if order.node.startswith("_:") else URIRef(order.node)
+        if (root, None, None) in graph:
+            document.orders.append(OrderInput(order.label, root, _reachable(graph, root), locate))
+    return document
+
+
+def _keys_for(key: str | None) -> list[str]:
+    if key is None:
+        return []
+    return ["day", "days"] if key == "day" else [key]
+
+
+def _read_rdf(text: str, syntax: str) -> Document:
+    graph = Graph()
+    try:
+        graph.parse(data=text, format=syntax)
+    except Exception as error:  # a parser error is a finding about the file
+        return Document([format_finding("not-rdf", f"not valid {syntax}: {error}")])
+    document = Document()
+    typed = list(dict.fromkeys(graph.subjects(RDF.type, PV.ChemotherapyOrder)))
+    untyped = [s for s in dict.fromkeys(list(graph.subjects(PV.administration)) + list(graph.subjects(PV.regimen)))
+               if s not in typed]
+    for node in untyped:
+        document.findings.append(format_finding(
+            "order-missing-type", f"{_name(node)} has administrations or a regimen but no rdf:type pv:ChemotherapyOrder"))
+    for index, root in enumerate(typed + untyped, start=1):
+        label = str(root) if isinstance(root, URIRef) else f"order {index}"
+        document.orders.append(OrderInput(label, root, _reachable(graph, root)))
+    if not document.orders:
+        document.findings.append(format_finding("no-order", "the file holds no order (a pv:ChemotherapyOrder)"))
+    return document
+
+
+def _name(node: Node) -> str:
+    return f"<{node}>" if isinstance(node, URIRef) else "a node"
+
+
+def _reachable(graph: Graph, root: Node) -> Graph:
+    """The triples of one order: everything reachable from it."""
+    subgraph = Graph()
+    pending, seen = [root], {root}
+    while pending:
+        subject = pending.pop()
+        for _, predicate, obj in graph.triples((subject, None, None)):
+            subgraph.add((subject, predicate, obj))
+            if not isinstance(obj, (BNode, URIRef)) or obj in seen or predicate == RDF.type:
+                continue
+            seen.add(obj)
+            pending.append(obj)
+    return subgraph

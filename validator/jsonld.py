@@ -1,0 +1,326 @@
+"""Reading an order document written in JSON-LD, strictly.
+
+Plain JSON-LD processing is too forgiving for a safety check: JSON parsers
+keep the last of two equal keys, a key the context does not define vanishes
+without a trace, and a string @context is fetched over the network. So the
+document is read here first, as JSON, and every such problem becomes a
+finding with its line; only then is it handed to rdflib, with the project's
+context resolved from the package.
+
+Every node object gets an @id (a blank-node label when it has none) so that
+a finding about a node can be traced back to its place in the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import json_source_map
+
+from .findings import Finding
+from .rules import Severity
+from .vocabulary import CONTEXT_V1
+
+# Keywords an order document may use; any other key must be a term.
+KEYWORDS = {"@context", "@id", "@type", "@graph"}
+ORDER_TYPE = "ChemotherapyOrder"
+_LABEL_PREFIX = "pvnode"
+_WHOLE_NUMBER_KEYS = {"day", "days", "cycle", "age"}
+
+
+class _DuplicateKeys(dict):
+    """A JSON object that had the same key more than once."""
+
+    duplicates: list[str]
+
+
+def _object(pairs):
+    obj = _DuplicateKeys() if len({k for k, _ in pairs}) < len(pairs) else {}
+    seen = set()
+    for key, value in pairs:
+        if key in seen:
+            obj.duplicates = getattr(obj, "duplicates", []) + [key]
+        seen.add(key)
+        obj[key] = value
+    return obj
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _reject_constant(name: str):
+    raise _NonFinite(name)
+
+
+def pointer_join(pointer: str, key: str | int) -> str:
+    return f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+
+
+@dataclass
+class JsonOrder:
+    node: str
+    """The order's @id as written, or the blank-node label it was given."""
+    label: str
+    pointer: str
+
+
+@dataclass
+class JsonDocument:
+    text: str
+    findings: list[Finding] = field(default_factory=list)
+    orders: list[JsonOrder] = field(default_factory=list)
+    expanded_input: Any = None
+    """The document with contexts resolved and ids assigned, for rdflib; None if nothing can be converted."""
+    node_pointers: dict[str, str] = field(default_factory=dict)
+    data: Any = None
+    _source_map: dict | None = None
+
+    def position(self, pointer: str) -> tuple[int, int] | None:
+        """1-based line and column of the value at a JSON pointer."""
+        if self._source_map is None:
+            try:
+                self._source_map = json_source_map.calculate(self.text)
+            except Exception:  # the map is a convenience; a finding without a line is still a finding
+                self._source_map = {}
+        entry = self._source_map.get(pointer)
+        if entry is None:
+            return None
+        start = entry.key_start or entry.value_start
+        return start.line + 1, start.column + 1
+
+    def value_at(self, pointer: str) -> Any:
+        data = self.data
+        for part in pointer.split("/")[1:]:
+            part = part.replace("~1", "/").replace("~0", "~")
+            data = data[int(part)] if isinstance(data, list) else data[part]
+        return data
+
+
+def read(text: str, project_context: dict) -> JsonDocument:
+    doc = JsonDocument(text)
+    try:
+        data = json.loads(text, object_pairs_hook=_object, parse_constant=_reject_constant)
+    except _NonFinite as error:
+        line = _line_of(text, re.compile(r"(?<![\w\"])-?(NaN|Infinity)\b"))
+        doc.findings.append(format_finding("not-json", f"{error} is not a JSON number (NaN and Infinity are not allowed)", line))
+        return doc
+    except json.JSONDecodeError as error:
+        doc.findings.append(format_finding("not-json", f"not valid JSON: {error.msg}", (error.lineno, error.colno)))
+        return doc
+    except RecursionError:
+        doc.findings.append(format_finding("not-json", "the JSON is nested too deeply to be an order"))
+        return doc
+
+    doc.data = data
+    walker = _Walker(doc, project_context)
+    if isinstance(data, list):
+        orders = [(item, pointer_join("", i), []) for i, item in enumerate(data)]
+        top_contexts: list = []
+    elif isinstance(data, dict) and "@graph" in data:
+        walker.check_keys(data, "", {}, allowed_keywords={"@context", "@graph"})
+        top_contexts = walker.resolve(data.get("@context"), pointer_join("", "@context"))
+        graph = data["@graph"] if isinstance(data["@graph"], list) else [data["@graph"]]
+        orders = [(item, pointer_join(pointer_join("", "@graph"), i), top_contexts) for i, item in enumerate(graph)]
+    elif isinstance(data, dict):
+        orders = [(data, "", [])]
+        top_contexts = []
+    else:
+        orders, top_contexts = [], []
+
+    converted = []
+    seen_ids: dict[str, str] = {}
+    for index, (order, pointer, inherited) in enumerate(orders, start=1):
+        if not isinstance(order, dict):
+            doc.findings.append(format_finding("no-order", f"item {index} of the file is not an order object",
+                                         doc.position(pointer)))
+            continue
+        usable = walker.order(order, pointer, inherited)
+        node = order["@id"]
+        label = node if not node.startswith("_:") else f"order {index}"
+        if node in seen_ids:
+            doc.findings.append(format_finding("duplicate-order-id",
+                                         f"two orders in this file have the @id {node}; each order needs its own",
+                                         doc.position(pointer_join(pointer, "@id"))))
+        seen_ids[node] = pointer
+        doc.orders.append(JsonOrder(node, label, pointer))
+        if usable:
+            converted.append(order)
+    if not doc.orders:
+        doc.findings.append(format_finding("no-order", "the file holds no order (an object with \"@type\": \"ChemotherapyOrder\")", (1, 1)))
+    doc.findings.extend(walker.findings)
+    doc.expanded_input = converted or None
+    return doc
+
+
+class _Walker:
+    """Checks keys against the context in force and gives every node an id."""
+
+    def __init__(self, doc: JsonDocument, project_context: dict):
+        self.doc = doc
+        self.project_context = project_context
+        self.findings: list[Finding] = []
+        self.usable = True
+        self.next_label = 0
+        self.used_ids: set[str] = set()
+
+    def add(self, rule: str, message: str, pointer: str):
+        self.findings.append(format_finding(rule, message, self.doc.position(pointer)))
+
+    def order(self, order: dict, pointer: str, inherited: list) -> bool:
+        """Checks one order; False if it cannot be turned into RDF at all."""
+        self.usable = True
+        own = self.resolve(order.get("@context"), pointer_join(pointer, "@context")) if "@context" in order else []
+        contexts = inherited + own
+        if not contexts:
+            self.add("missing-context", "the order has no @context: it needs "
+                     f"\"@context\": \"{CONTEXT_V1}\"", pointer)
+            self.usable = False
+        if "@type" not in order:
+            self.add("order-missing-type", f"the order has no @type: it needs \"@type\": \"{ORDER_TYPE}\"", pointer)
+        elif order["@type"] != ORDER_TYPE:
+            self.add("order-missing-type", f"the order's @type is {json.dumps(order['@type'])}; it must be \"{ORDER_TYPE}\"",
+                     pointer_join(pointer, "@type"))
+        if contexts:
+            order["@context"] = contexts if len(contexts) > 1 else contexts[0]
+        self.node(order, pointer, self.terms(contexts), is_order=True)
+        return self.usable
+
+    def resolve(self, context: Any, pointer: str) -> list:
+        """The context as objects: the project's IRI resolved from the package, anything remote refused."""
+        if context is None:
+            return []
+        if isinstance(context, list):
+            return [c for i, item in enumerate(context) for c in self.resolve(item, pointer_join(pointer, i))]
+        if isinstance(context, str):
+            if context == CONTEXT_V1:
+                return [self.project_context]
+            self.add("remote-context", f"the context {context!r} is not the project's context; "
+                     "protovalidate never fetches a context over the network", pointer)
+            self.usable = False
+            return []
+        if isinstance(context, dict):
+            self.check_inline_context(context, pointer)
+            return [context]
+        self.add("invalid-context", f"@context must be the project's context IRI or an object, not {json.dumps(context)}", pointer)
+        self.usable = False
+        return []
+
+    def check_inline_context(self, context: dict, pointer: str):
+        for key, definition in context.items():
+            if key == "@import":
+                self.add("remote-context", f"@import {definition!r} would load a context over the network", pointer_join(pointer, key))
+                self.usable = False
+            elif key in self.project_context and definition != self.project_context[key]:
+                self.add("context-override", f"the inline context redefines the project's term {key!r}; "
+                         "the order format's terms cannot be changed", pointer_join(pointer, key))
+                self.usable = False
+            elif isinstance(definition, dict) and "@context" in definition:
+                self.resolve(definition["@context"], pointer_join(pointer_join(pointer, key), "@context"))
+
+    @staticmethod
+    def terms(contexts: list) -> dict[str, Any]:
+        defined: dict[str, Any] = {}
+        for context in contexts:
+            for term, definition in context.items():
+                if term.startswith("@"):
+                    continue
+                iri = definition.get("@id", "") if isinstance(definition, dict) else str(definition)
+                # A bare prefix ("pv") is not a key an order may use.
+                if not iri.endswith(("#", "/")):
+                    defined[term] = definition
+        return defined
+
+    def check_keys(self, node: dict, pointer: str, terms: dict, allowed_keywords=KEYWORDS):
+        for key in node:
+            if key.startswith("@"):
+                if key not in allowed_keywords:
+                    self.add("undefined-key", f"the JSON-LD keyword {key!r} is not used by order documents", pointer_join(pointer, key))
+            elif key not in terms:
+                self.add("undefined-key", f"the key {key!r} is not defined by the order format's context "
+                         "(check its spelling: JSON-LD would silently drop it)", pointer_join(pointer, key))
+        for key in getattr(node, "duplicates", []):
+            self.add("duplicate-key", f"the key {key!r} appears more than once in one object "
+                     "(a JSON parser keeps only the last)", pointer_join(pointer, key))
+
+    def node(self, node: dict, pointer: str, terms: dict, is_order: bool = False):
+        if "@context" in node and not is_order:  # a context nested below the order
+            terms = {**terms, **self.terms(self.resolve(node["@context"], pointer_join(pointer, "@context")))}
+        self.check_keys(node, pointer, terms)
+        if "@id" not in node:
+            self.next_label += 1
+            while f"_:{_LABEL_PREFIX}{self.next_label}" in self.used_ids:
+                self.next_label += 1
+            node["@id"] = f"_:{_LABEL_PREFIX}{self.next_label}"
+        elif not isinstance(node["@id"], str):
+            self.add("invalid-id", f"@id must be a string, not {json.dumps(node['@id'])}", pointer_join(pointer, "@id"))
+            node["@id"] = f"_:{_LABEL_PREFIX}invalid{len(self.used_ids)}"
+        self.used_ids.add(node["@id"])
+        self.doc.node_pointers.setdefault(node["@id"], pointer)
+        if "day" in node and "days" in node:
+            self.add("day-and-days", "the administration has both \"day\" and \"days\": give one of them", pointer_join(pointer, "days"))
+        for key in list(node):
+            if key.startswith("@"):
+                continue
+            value = node[key]
+            child_pointer = pointer_join(pointer, key)
+            if key in _WHOLE_NUMBER_KEYS:
+                node[key] = value = _whole_numbers(value)
+            if key == "days" and isinstance(value, list):
+                repeated = sorted({d for d in value if isinstance(d, int) and value.count(d) > 1})
+                if repeated:
+                    self.add("repeated-day", f"day {', '.join(map(str, repeated))} is listed more than once in \"days\"", child_pointer)
+            definition = terms.get(key)
+            scoped = terms
+            if isinstance(definition, dict) and "@context" in definition:
+                scoped = {**terms, **self.terms(self.resolve(definition["@context"], child_pointer))}
+            for item_pointer, item in (((pointer_join(child_pointer, i), v) for i, v in enumerate(value))
+                                       if isinstance(value, list) else [(child_pointer, value)]):
+                if isinstance(item, dict) and "@value" not in item:
+                    self.node(item, item_pointer, scoped)
+
+
+def _whole_numbers(value):
+    """1.0 counts as 1 where the contract asks for whole numbers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
+
+
+def _line_of(text: str, pattern: re.Pattern) -> tuple[int, int] | None:
+    match = pattern.search(text)
+    if not match:
+        return None
+    before = text[:match.start()]
+    return before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1
+
+
+# The rules the readers themselves apply: the document side of the order contract.
+FORMAT_RULES = {
+    "not-json": "The file is not valid JSON (or uses NaN or Infinity, which JSON does not have).",
+    "not-rdf": "The file is not valid RDF in the syntax its name or content suggests.",
+    "no-order": "The file holds no order, or an item of it is not an order object.",
+    "missing-context": "An order needs the project's @context.",
+    "remote-context": "A context other than the project's would have to be fetched over the network: never done.",
+    "invalid-context": "A @context value that is neither the project's context IRI nor an object.",
+    "context-override": "An inline context may add terms, never redefine the order format's own.",
+    "undefined-key": "A key the context in force does not define (JSON-LD would drop it silently).",
+    "duplicate-key": "The same key twice in one JSON object (a parser would keep only the last).",
+    "order-missing-type": "An order's @type is ChemotherapyOrder.",
+    "duplicate-order-id": "Two orders in one file with the same @id.",
+    "invalid-id": "An @id that is not a string.",
+    "day-and-days": "An administration gives both day and days.",
+    "repeated-day": "A day listed twice in one administration's days.",
+    "unreadable-file": "The file could not be read as text (not UTF-8).",
+}
+
+
+def format_finding(rule: str, message: str, position: tuple[int, int] | None = None) -> Finding:
+    assert rule in FORMAT_RULES, rule
+    line, column = position if position else (None, None)
+    return Finding(rule_id=rule, severity=Severity.ERROR, message=message, line=line, column=column)

@@ -1,0 +1,60 @@
+"""Checking files: read each, run the rules on each order, place the findings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rdflib import Literal
+
+from .documents import read_document
+from .engine import Engine, OxigraphEngine
+from .findings import FileResult, Finding, OrderResult
+from .knowledge import KnowledgeBase
+from .rules import Catalogue
+from .vocabulary import PV
+
+CONTRACT_SOURCE = "https://w3id.org/protovalidate/kb/source-order-contract"
+
+
+class Validator:
+    """Loads the knowledge base and the rules once; checks any number of files."""
+
+    def __init__(self, kb: KnowledgeBase | None = None, engine: type = OxigraphEngine):
+        self.kb = kb or KnowledgeBase.load()
+        self.catalogue = Catalogue.from_shapes(self.kb.shapes)
+        self.engine: Engine = engine(self.kb, self.catalogue)
+
+    def check(self, name: str, data: bytes) -> FileResult:
+        document = read_document(name, data, self.kb.context)
+        contract = self.kb.source(CONTRACT_SOURCE)
+        result = FileResult(name, findings=[replace(f, source=contract) for f in document.findings])
+        for order in document.orders:
+            findings = []
+            for finding in self.engine.check(order.graph):
+                position = order.locate(finding)
+                if position:
+                    finding = replace(finding, line=position[0], column=position[1])
+                findings.append(finding)
+            findings.sort(key=_reading_order)
+            result.orders.append(OrderResult(
+                label=order.label,
+                regimen=_text(order.graph.value(order.root, PV.regimen)),
+                cycle=_whole(order.graph.value(order.root, PV.cycle)),
+                findings=findings))
+        result.findings.sort(key=_reading_order)
+        return result
+
+
+def _reading_order(finding: Finding):
+    return (finding.line or 0, finding.column or 0, finding.agent or "", finding.day or 0, finding.rule_id, finding.message)
+
+
+def _text(term) -> str | None:
+    return str(term) if term is not None else None
+
+
+def _whole(term) -> int | None:
+    if isinstance(term, Literal) and isinstance(term.toPython(), (int, float)):
+        value = term.toPython()
+        return int(value) if float(value).is_integer() else None
+    return None
