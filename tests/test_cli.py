@@ -1,0 +1,107 @@
+"""The installed command, as a CI job runs it: exit codes, streams, formats."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conftest import EXAMPLES, ROOT
+
+COMMAND = shutil.which("protovalidate", path=str(Path(sys.executable).parent)) or "protovalidate"
+VALID = EXAMPLES / "valid" / "KRd-cycle1.jsonld"
+INVALID = EXAMPLES / "invalid" / "dose-level-above-protocol.jsonld"
+WARNING_ONLY = EXAMPLES / "invalid" / "dose-level-reduced.jsonld"
+SCHEMA = ROOT / "validator" / "schema" / "report-v1.json"
+
+
+def run(*args: str, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([COMMAND, *args], input=stdin, capture_output=True, cwd=cwd, timeout=120)
+
+
+def test_valid_order_exits_0_with_a_summary_on_stderr():
+    done = run(str(VALID))
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+    assert done.stdout == b""
+    assert b"0 errors" in done.stderr and b"1 order checked" in done.stderr
+
+
+def test_invalid_order_exits_1_and_says_where_what_and_why():
+    done = run(str(INVALID))
+    assert done.returncode == 1
+    line = done.stdout.decode().splitlines()[0]
+    assert line.startswith(f"{INVALID}:")
+    assert "error[dose-level-above-protocol]" in line and "order urn:" in line
+    assert "carfilzomib" in line and "cycle 1 day 1" in line and "[source: " in line
+
+
+def test_a_missing_path_exits_2_without_hiding_the_other_verdicts():
+    done = run(str(VALID), str(INVALID), "no/such/order.jsonld")
+    assert done.returncode == 2
+    assert "dose-level-above-protocol" in done.stdout.decode()
+    assert "no/such/order.jsonld: no such file or directory" in done.stderr.decode()
+
+
+def test_fail_on_warning_turns_a_warning_into_a_failure():
+    assert run(str(WARNING_ONLY)).returncode == 0
+    assert run("--fail-on", "warning", str(WARNING_ONLY)).returncode == 1
+
+
+def test_standard_input_and_directories():
+    done = run("-", stdin=INVALID.read_bytes())
+    assert done.returncode == 1 and done.stdout.decode().startswith("<stdin>:")
+    done = run(str(EXAMPLES / "valid"))
+    assert done.returncode == 0, done.stdout.decode()
+    checked = len([p for p in (EXAMPLES / "valid").iterdir() if p.suffix == ".jsonld"])
+    assert f"in 0 of {checked} files" in done.stderr.decode()
+
+
+def test_every_invalid_example_is_a_finding_never_a_traceback():
+    done = run(str(EXAMPLES / "invalid"))
+    assert done.returncode == 1
+    assert b"Traceback" not in done.stderr and b"internal error" not in done.stderr
+    reported = {line.split(":")[0] for line in done.stdout.decode().splitlines()}
+    invalid = {str(p) for p in (EXAMPLES / "invalid").iterdir() if p.suffix in (".jsonld", ".ttl")}
+    assert invalid <= reported
+
+
+def test_a_file_that_is_not_text_is_a_finding(tmp_path):
+    binary = tmp_path / "order.jsonld"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    done = run(str(binary))
+    assert done.returncode == 1 and "unreadable-file" in done.stdout.decode()
+
+
+def test_json_report_follows_its_published_schema():
+    done = run("--format", "json", str(VALID), str(INVALID), str(EXAMPLES / "invalid" / "not-json.jsonld"))
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    jsonschema.validate(report, json.loads(SCHEMA.read_text()))
+    by_path = {f["path"]: f for f in report["files"]}
+    assert by_path[str(VALID)]["conforms"] is True
+    result = by_path[str(INVALID)]["orders"][0]["results"][0]
+    assert result["rule"] == "dose-level-above-protocol" and result["agent"] == "carfilzomib" and result["day"] == 1
+    assert by_path[str(EXAMPLES / "invalid" / "not-json.jsonld")]["results"][0]["rule"] == "not-json"
+
+
+def test_runs_from_any_directory(tmp_path):
+    """The ontology, shapes and context come from the installed package, not the working directory."""
+    done = run(str(INVALID), cwd=tmp_path)
+    assert done.returncode == 1 and "dose-level-above-protocol" in done.stdout.decode()
+
+
+@pytest.mark.parametrize("args", [[], ["--format", "yaml", str(VALID)], ["--no-such-flag", str(VALID)]])
+def test_usage_errors_exit_2(args):
+    assert run(*args).returncode == 2
+
+
+def test_the_command_cannot_reach_the_network():
+    probe = ("from chemo_protovalidate.cli import forbid_network; forbid_network(); "
+             "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9/context.jsonld')")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=60)
+    assert done.returncode != 0 and b"never uses the network" in done.stderr
