@@ -46,8 +46,11 @@ class OxigraphEngine:
                 derived = list(self._query(derivation.construct))
                 self.store.extend([ox.Quad(t.subject, t.predicate, t.object, _ORDER_GRAPH) for t in derived])
             findings = []
+            targets: dict = {}  # many rules share their targets: select each set once
             for rule in self.catalogue.rules:
-                focus_nodes = {row["this"] for row in self._query(rule.targets.sparql())}
+                if rule.targets not in targets:
+                    targets[rule.targets] = {row["this"] for row in self._query(rule.targets.sparql())}
+                focus_nodes = targets[rule.targets]
                 if not focus_nodes:
                     continue
                 for constraint in rule.constraints:
