@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Callable
 
+from xml.sax import SAXParseException
+
 from rdflib import RDF, BNode, Graph, URIRef
+from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
 from . import jsonld
@@ -65,8 +68,13 @@ def _read_json(text: str, project_context: dict) -> Document:
         document.findings.append(format_finding("not-rdf", f"the JSON-LD does not convert to RDF: {error}"))
         return document
 
-    def locate(finding: Finding) -> tuple[int, int] | None:
-        pointer = parsed.node_pointers.get(finding.focus or "")
+    def locator(order_pointer: str) -> Locator:
+        return lambda finding: locate(finding, order_pointer)
+
+    def locate(finding: Finding, order_pointer: str) -> tuple[int, int] | None:
+        places = parsed.node_pointers.get(finding.focus or "", [])
+        inside = [p for p in places if p == order_pointer or p.startswith(order_pointer + "/")]
+        pointer = (inside or places or [None])[0]
         if pointer is None:
             return None
         for key in _keys_for(finding.key):
@@ -83,7 +91,7 @@ def _read_json(text: str, project_context: dict) -> Document:
     for order in parsed.orders:
         root = BNode(order.node[2:]) if order.node.startswith("_:") else URIRef(order.node)
         if (root, None, None) in graph:
-            document.orders.append(OrderInput(order.label, root, _reachable(graph, root), locate))
+            document.orders.append(OrderInput(order.label, root, _reachable(graph, root), locator(order.pointer)))
     return document
 
 
@@ -98,7 +106,8 @@ def _read_rdf(text: str, syntax: str) -> Document:
     try:
         graph.parse(data=text, format=syntax)
     except Exception as error:  # a parser error is a finding about the file
-        return Document([format_finding("not-rdf", f"not valid {syntax}: {error}")])
+        why, line = _parse_error(error)
+        return Document([format_finding("not-rdf", f"not valid {_SYNTAX_NAMES[syntax]}: {why}", line)])
     document = Document()
     typed = list(dict.fromkeys(graph.subjects(RDF.type, PV.ChemotherapyOrder)))
     untyped = [s for s in dict.fromkeys(list(graph.subjects(PV.administration)) + list(graph.subjects(PV.regimen)))
@@ -112,6 +121,18 @@ def _read_rdf(text: str, syntax: str) -> Document:
     if not document.orders:
         document.findings.append(format_finding("no-order", "the file holds no order (a pv:ChemotherapyOrder)"))
     return document
+
+
+_SYNTAX_NAMES = {"turtle": "Turtle", "nt": "N-Triples", "n3": "N3", "xml": "RDF/XML"}
+
+
+def _parse_error(error: Exception) -> tuple[str, tuple[int, int] | None]:
+    """What went wrong and where, from the error of whichever rdflib parser ran."""
+    if isinstance(error, BadSyntax):  # Turtle, N3: lines counts the lines before the error
+        return str(error._why), (error.lines + 1, 1)
+    if isinstance(error, SAXParseException):  # RDF/XML
+        return error.getMessage(), (error.getLineNumber(), error.getColumnNumber() + 1)
+    return str(error), None
 
 
 def _name(node: Node) -> str:

@@ -37,10 +37,12 @@ class OxigraphEngine:
         self.kb = kb
         self.catalogue = catalogue
         self.store = ox.Store()
-        self.store.bulk_extend(ox.Quad(*map(_to_ox, triple), _KB_GRAPH) for triple in kb.graph)
+        # Loaded in a fixed order: GROUP_CONCAT lists follow the store's order,
+        # and the same order must give the same report, byte for byte.
+        self.store.bulk_extend(ox.Quad(*map(_to_ox, triple), _KB_GRAPH) for triple in sorted(kb.graph))
 
     def check(self, order: Graph) -> list[Finding]:
-        self.store.extend([ox.Quad(*map(_to_ox, triple), _ORDER_GRAPH) for triple in order])
+        self.store.extend([ox.Quad(*map(_to_ox, triple), _ORDER_GRAPH) for triple in sorted(order)])
         try:
             for derivation in self.catalogue.derivations:
                 derived = list(self._query(derivation.construct))

@@ -75,7 +75,8 @@ class JsonDocument:
     orders: list[JsonOrder] = field(default_factory=list)
     expanded_input: Any = None
     """The document with contexts resolved and ids assigned, for rdflib; None if nothing can be converted."""
-    node_pointers: dict[str, str] = field(default_factory=dict)
+    node_pointers: dict[str, list[str]] = field(default_factory=dict)
+    """Every place each node (by @id) is written: a shared patient stands in each order."""
     data: Any = None
     _source_map: dict | None = None
 
@@ -109,7 +110,8 @@ def read(text: str, project_context: dict) -> JsonDocument:
         doc.findings.append(format_finding("not-json", f"{error} is not a JSON number (NaN and Infinity are not allowed)", line))
         return doc
     except json.JSONDecodeError as error:
-        doc.findings.append(format_finding("not-json", f"not valid JSON: {error.msg}", (error.lineno, error.colno)))
+        doc.findings.append(format_finding(
+            "not-json", f"not valid JSON: {error.msg} line {error.lineno} column {error.colno}", (error.lineno, error.colno)))
         return doc
     except RecursionError:
         doc.findings.append(format_finding("not-json", "the JSON is nested too deeply to be an order"))
@@ -142,9 +144,11 @@ def read(text: str, project_context: dict) -> JsonDocument:
         node = order["@id"]
         label = node if not node.startswith("_:") else f"order {index}"
         if node in seen_ids:
-            doc.findings.append(format_finding("duplicate-order-id",
-                                         f"two orders in this file have the @id {node}; each order needs its own",
-                                         doc.position(pointer_join(pointer, "@id"))))
+            # Merged into one RDF node, the two would be judged as one wrong order: judge the first only.
+            doc.findings.append(format_finding(
+                "duplicate-order-id", f"two orders in this file have the @id {node}; each order needs its own "
+                f"(item {index} is not checked)", doc.position(pointer_join(pointer, "@id"))))
+            continue
         seen_ids[node] = pointer
         doc.orders.append(JsonOrder(node, label, pointer))
         if usable:
@@ -175,7 +179,7 @@ class _Walker:
         self.usable = True
         own = self.resolve(order.get("@context"), pointer_join(pointer, "@context")) if "@context" in order else []
         contexts = inherited + own
-        if not contexts:
+        if not contexts and "@context" not in order:
             self.add("missing-context", "the order has no @context: it needs "
                      f"\"@context\": \"{CONTEXT_V1}\"", pointer)
             self.usable = False
@@ -184,8 +188,11 @@ class _Walker:
         elif order["@type"] != ORDER_TYPE:
             self.add("order-missing-type", f"the order's @type is {json.dumps(order['@type'])}; it must be \"{ORDER_TYPE}\"",
                      pointer_join(pointer, "@type"))
-        if contexts:
-            order["@context"] = contexts if len(contexts) > 1 else contexts[0]
+        if not self.usable:
+            # Without its context no key of the order means anything: checking them would only add noise.
+            self.assign_ids(order, pointer)
+            return False
+        order["@context"] = contexts if len(contexts) > 1 else contexts[0]
         self.node(order, pointer, self.terms(contexts), is_order=True)
         return self.usable
 
@@ -246,10 +253,7 @@ class _Walker:
             self.add("duplicate-key", f"the key {key!r} appears more than once in one object "
                      "(a JSON parser keeps only the last)", pointer_join(pointer, key))
 
-    def node(self, node: dict, pointer: str, terms: dict, is_order: bool = False):
-        if "@context" in node and not is_order:  # a context nested below the order
-            terms = {**terms, **self.terms(self.resolve(node["@context"], pointer_join(pointer, "@context")))}
-        self.check_keys(node, pointer, terms)
+    def assign_ids(self, node: dict, pointer: str):
         if "@id" not in node:
             self.next_label += 1
             while f"_:{_LABEL_PREFIX}{self.next_label}" in self.used_ids:
@@ -259,7 +263,13 @@ class _Walker:
             self.add("invalid-id", f"@id must be a string, not {json.dumps(node['@id'])}", pointer_join(pointer, "@id"))
             node["@id"] = f"_:{_LABEL_PREFIX}invalid{len(self.used_ids)}"
         self.used_ids.add(node["@id"])
-        self.doc.node_pointers.setdefault(node["@id"], pointer)
+        self.doc.node_pointers.setdefault(node["@id"], []).append(pointer)
+
+    def node(self, node: dict, pointer: str, terms: dict, is_order: bool = False):
+        if "@context" in node and not is_order:  # a context nested below the order
+            terms = {**terms, **self.terms(self.resolve(node["@context"], pointer_join(pointer, "@context")))}
+        self.check_keys(node, pointer, terms)
+        self.assign_ids(node, pointer)
         if "day" in node and "days" in node:
             self.add("day-and-days", "the administration has both \"day\" and \"days\": give one of them", pointer_join(pointer, "days"))
         for key in list(node):

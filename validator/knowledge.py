@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from rdflib import RDF, RDFS, Graph
+from rdflib.compare import to_canonical_graph
 
 from .vocabulary import CONTEXT_V1, PV
 
@@ -60,7 +61,9 @@ class KnowledgeBase:
             context = json.loads((ontology / "context" / "v1.jsonld").read_text("utf-8"))["@context"]
         except Exception as error:  # any failure here is the tool's, not an order's
             raise KnowledgeBaseError(f"cannot load the knowledge base: {error}") from error
-        kb = cls(graph=graph, shapes=shapes, context=context)
+        # Blank nodes (dose levels) get labels from their content, not at random,
+        # so that every run loads the same graph in the same order.
+        kb = cls(graph=to_canonical_graph(graph), shapes=shapes, context=context)
         kb.sources = {
             str(s): Source(str(s), str(graph.value(s, RDFS.label) or s),
                            str(graph.value(s, RDFS.seeAlso)) if graph.value(s, RDFS.seeAlso) else None)
