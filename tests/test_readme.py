@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
@@ -14,12 +13,24 @@ README = (ROOT / "README.md").read_text("utf-8")
 
 
 def _blocks(language: str) -> list[str]:
-    return re.findall(rf"```{language}\n(.*?)```", README, flags=re.S)
+    """The fenced blocks whose opening fence names this language ("" for none)."""
+    blocks, current, opened_as = [], None, None
+    for line in README.splitlines():
+        if line.startswith("```"):
+            if current is None:
+                current, opened_as = [], line[3:].strip()
+            else:
+                if opened_as == language:
+                    blocks.append("\n".join(current))
+                current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
 
 
 def _setup_commands() -> tuple[str, str]:
-    section = README.split("## Set-up and the two commands", 1)[1]
-    run, test = re.findall(r"```sh\n(.*?)\n```", section, flags=re.S)[:2]
+    run, test = _blocks("sh")[:2]
+    assert README.index(run) > README.index("## Set-up and the two commands") > 0
     return run.strip(), test.strip()
 
 

@@ -63,7 +63,12 @@ class KnowledgeBase:
             raise KnowledgeBaseError(f"cannot load the knowledge base: {error}") from error
         # Blank nodes (dose levels) get labels from their content, not at random,
         # so that every run loads the same graph in the same order.
-        kb = cls(graph=to_canonical_graph(graph), shapes=shapes, context=context)
+        canonical = Graph()
+        for triple in to_canonical_graph(graph):
+            canonical.add(triple)
+        for prefix, namespace in graph.namespaces():
+            canonical.bind(prefix, namespace)
+        kb = cls(graph=canonical, shapes=shapes, context=context)
         kb.sources = {
             str(s): Source(str(s), str(graph.value(s, RDFS.label) or s),
                            str(graph.value(s, RDFS.seeAlso)) if graph.value(s, RDFS.seeAlso) else None)
