@@ -36,8 +36,15 @@ def test_knowledge_base_is_consistent_and_classifies_levels_by_unit(tmp_path):
     assert world[str(PV.PerBodySurfaceAreaLevel)] not in probe.INDIRECT_is_a
 
 
-def test_the_reasoner_does_catch_a_contradiction(tmp_path):
+@pytest.mark.parametrize("contradiction", [
+    (KB.carfilzomib, RDF.type, PV.Route),                     # agents and routes are disjoint
+    (KB["dexamethasone-weekly"], PV.onDay, Literal(0)),        # cycle days count from 1
+    (KB["lenalidomide-25-days-1-21"], PV.fromCycle, Literal(0)),
+], ids=["agent-as-route", "day-0", "cycle-0"])
+def test_the_reasoner_catches_a_contradiction(tmp_path, contradiction):
     graph = KnowledgeBase.load().graph
-    graph.add((KB.carfilzomib, RDF.type, PV.Route))  # Agent and Route are disjoint
+    if contradiction[1] == PV.fromCycle:
+        graph.remove((contradiction[0], PV.fromCycle, None))  # fromCycle is functional: replace it
+    graph.add(contradiction)
     with pytest.raises(owlready2.OwlReadyInconsistentOntologyError):
         _reason(graph, tmp_path)
