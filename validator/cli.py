@@ -61,9 +61,11 @@ def expand(paths: tuple[str, ...]) -> tuple[list[str], list[str]]:
               help="Report format on standard output (json: docs/report-format.md).")
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True,
               help="The lowest severity that makes the exit status 1.")
+@click.option("--tolerance", type=click.FloatRange(0, 50), default=None, metavar="PCT",
+              help="Dose tolerance in percent around the computed amount [default: 5, the knowledge base's].")
 @click.option("--list-rules", is_flag=True, help="List every rule (id, severity, source) and exit.")
 @click.version_option(__version__, prog_name="protovalidate")
-def main(paths: tuple[str, ...], output_format: str, fail_on: str, list_rules: bool) -> None:
+def main(paths: tuple[str, ...], output_format: str, fail_on: str, tolerance: float | None, list_rules: bool) -> None:
     """Check chemotherapy orders (JSON-LD, Turtle, N-Triples, RDF/XML) against their regimen protocols.
 
     A directory means the order files under it; - reads standard input.
@@ -79,7 +81,7 @@ def main(paths: tuple[str, ...], output_format: str, fail_on: str, list_rules: b
     try:
         from .validate import Validator  # after the guard: nothing below may reach the network
 
-        validator = Validator()
+        validator = Validator(tolerance_percent=tolerance)
         results = [_check(validator, name) for name in files]
     except KnowledgeBaseError as error:
         raise ToolError(str(error)) from error

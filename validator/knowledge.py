@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
-from rdflib import RDF, RDFS, Graph
+from rdflib import RDF, RDFS, Graph, Literal
 from rdflib.compare import to_canonical_graph
 
 from .vocabulary import CONTEXT_V1, PV
@@ -41,7 +42,12 @@ class KnowledgeBase:
     sources: dict[str, Source] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, extra_regimen_dirs: tuple[Path, ...] = ()) -> "KnowledgeBase":
+    def load(cls, extra_regimen_dirs: tuple[Path, ...] = (), tolerance_percent: float | None = None) -> "KnowledgeBase":
+        """The shipped knowledge base, with any extra regimen directories.
+
+        ``tolerance_percent`` replaces the dose tolerance of the data (5 %): a
+        setting of the run, like --tolerance, never an edit of the shapes.
+        """
         try:
             graph = Graph()
             ontology = resources.files("chemo_protovalidate.ontology")
@@ -63,6 +69,9 @@ class KnowledgeBase:
             raise KnowledgeBaseError(f"cannot load the knowledge base: {error}") from error
         # Blank nodes (dose levels) get labels from their content, not at random,
         # so that every run loads the same graph in the same order.
+        if tolerance_percent is not None:
+            for setting in list(graph.subjects(RDF.type, PV.DoseTolerance)):
+                graph.set((setting, PV.percent, Literal(Decimal(str(tolerance_percent)))))
         canonical = Graph()
         for triple in to_canonical_graph(graph):
             canonical.add(triple)

@@ -19,8 +19,9 @@ CONTRACT_SOURCE = "https://w3id.org/protovalidate/kb/source-order-contract"
 class Validator:
     """Loads the knowledge base and the rules once; checks any number of files."""
 
-    def __init__(self, kb: KnowledgeBase | None = None, engine: type = OxigraphEngine):
-        self.kb = kb or KnowledgeBase.load()
+    def __init__(self, kb: KnowledgeBase | None = None, engine: type = OxigraphEngine,
+                 tolerance_percent: float | None = None):
+        self.kb = kb or KnowledgeBase.load(tolerance_percent=tolerance_percent)
         self.catalogue = Catalogue.from_shapes(self.kb.shapes)
         self.engine: Engine = engine(self.kb, self.catalogue)
 
