@@ -106,7 +106,7 @@ def _read_rdf(text: str, syntax: str) -> Document:
     try:
         graph.parse(data=text, format=syntax)
     except Exception as error:  # a parser error is a finding about the file
-        why, line = _parse_error(error)
+        why, line = parse_error(error)
         return Document([format_finding("not-rdf", f"not valid {_SYNTAX_NAMES[syntax]}: {why}", line)])
     document = Document()
     typed = list(dict.fromkeys(graph.subjects(RDF.type, PV.ChemotherapyOrder)))
@@ -126,7 +126,7 @@ def _read_rdf(text: str, syntax: str) -> Document:
 _SYNTAX_NAMES = {"turtle": "Turtle", "nt": "N-Triples", "n3": "N3", "xml": "RDF/XML"}
 
 
-def _parse_error(error: Exception) -> tuple[str, tuple[int, int] | None]:
+def parse_error(error: Exception) -> tuple[str, tuple[int, int] | None]:
     """What went wrong and where, from the error of whichever rdflib parser ran."""
     if isinstance(error, BadSyntax):  # Turtle, N3: lines counts the lines before the error
         return str(error._why), (error.lines + 1, 1)

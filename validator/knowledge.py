@@ -15,7 +15,7 @@ from pathlib import Path
 from rdflib import RDF, RDFS, Graph, Literal
 from rdflib.compare import to_canonical_graph
 
-from .vocabulary import CONTEXT_V1, PV
+from .vocabulary import CONTEXT_V1, PV, SH
 
 
 class KnowledgeBaseError(Exception):
@@ -42,36 +42,49 @@ class KnowledgeBase:
     sources: dict[str, Source] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, extra_regimen_dirs: tuple[Path, ...] = (), tolerance_percent: float | None = None) -> "KnowledgeBase":
-        """The shipped knowledge base, with any extra regimen directories.
+    def load(cls, extra_regimen_dirs: tuple[Path, ...] = (), tolerance_percent: float | None = None,
+             extra_files: tuple[Path, ...] = ()) -> "KnowledgeBase":
+        """The shipped knowledge base, with a site's regimen directories and files.
 
-        ``tolerance_percent`` replaces the dose tolerance of the data (5 %): a
-        setting of the run, like --tolerance, never an edit of the shapes.
+        A site regimen whose identifier the knowledge base already holds is an
+        error, never a silent override. ``tolerance_percent`` replaces the dose
+        tolerance of the data (5 %): a setting of the run, like --tolerance.
         """
         try:
-            graph = Graph()
+            graph, shapes = Graph(), Graph()
             ontology = resources.files("chemo_protovalidate.ontology")
-            for entry in sorted(ontology.iterdir(), key=lambda e: e.name):
-                if entry.name.endswith(".ttl"):
-                    graph.parse(data=entry.read_text("utf-8"), format="turtle")
-            regimens = resources.files("chemo_protovalidate.ontology.regimens")
-            regimen_files = [e for e in regimens.iterdir() if e.name.endswith(".ttl")]
-            for directory in extra_regimen_dirs:
-                regimen_files += list(Path(directory).glob("*.ttl"))
-            for entry in sorted(regimen_files, key=lambda e: e.name):
+            for entry in _turtle_files(ontology):
                 graph.parse(data=entry.read_text("utf-8"), format="turtle")
-            shapes = Graph()
-            for entry in sorted(resources.files("chemo_protovalidate.shapes").iterdir(), key=lambda e: e.name):
-                if entry.name.endswith(".ttl"):
-                    shapes.parse(data=entry.read_text("utf-8"), format="turtle")
+            for entry in _turtle_files(resources.files("chemo_protovalidate.ontology.regimens")):
+                graph.parse(data=entry.read_text("utf-8"), format="turtle")
+            for entry in _turtle_files(resources.files("chemo_protovalidate.shapes")):
+                shapes.parse(data=entry.read_text("utf-8"), format="turtle")
             context = json.loads((ontology / "context" / "v1.jsonld").read_text("utf-8"))["@context"]
         except Exception as error:  # any failure here is the tool's, not an order's
             raise KnowledgeBaseError(f"cannot load the knowledge base: {error}") from error
-        # Blank nodes (dose levels) get labels from their content, not at random,
-        # so that every run loads the same graph in the same order.
+        site_files = [f for d in extra_regimen_dirs for f in _turtle_files(Path(d))] + [Path(f) for f in extra_files]
+        for path in site_files:
+            try:
+                site = Graph().parse(data=path.read_text("utf-8"), format="turtle")
+            except Exception as error:
+                raise KnowledgeBaseError(f"cannot load the regimen file {path}: {error}") from error
+            clashes = sorted(set(regimen_identifiers(site)) & set(regimen_identifiers(graph)))
+            if clashes:
+                raise KnowledgeBaseError(f"{path} defines regimen {', '.join(clashes)}, which the knowledge base "
+                                         "already holds: give the site's regimen its own identifier")
+            graph += site
+            if (None, RDF.type, SH.NodeShape) in site:  # a template may bring rules of its own
+                shapes += site
+        return cls.from_graphs(graph, shapes, context, tolerance_percent)
+
+    @classmethod
+    def from_graphs(cls, graph: Graph, shapes: Graph, context: dict,
+                    tolerance_percent: float | None = None) -> "KnowledgeBase":
         if tolerance_percent is not None:
             for setting in list(graph.subjects(RDF.type, PV.DoseTolerance)):
                 graph.set((setting, PV.percent, Literal(Decimal(str(tolerance_percent)))))
+        # Blank nodes (dose levels) get labels from their content, not at random,
+        # so that every run loads the same graph in the same order.
         canonical = Graph()
         for triple in to_canonical_graph(graph):
             canonical.add(triple)
@@ -79,9 +92,9 @@ class KnowledgeBase:
             canonical.bind(prefix, namespace)
         kb = cls(graph=canonical, shapes=shapes, context=context)
         kb.sources = {
-            str(s): Source(str(s), str(graph.value(s, RDFS.label) or s),
-                           str(graph.value(s, RDFS.seeAlso)) if graph.value(s, RDFS.seeAlso) else None)
-            for s in graph.subjects(RDF.type, PV.RuleSource)
+            str(s): Source(str(s), str(canonical.value(s, RDFS.label) or s),
+                           str(canonical.value(s, RDFS.seeAlso)) if canonical.value(s, RDFS.seeAlso) else None)
+            for s in canonical.subjects(RDF.type, PV.RuleSource)
         }
         return kb
 
@@ -95,6 +108,13 @@ class KnowledgeBase:
         return CONTEXT_V1
 
     def regimen_ids(self) -> list[str]:
-        return sorted(str(o) for s in self.graph.subjects(RDF.type, PV.Regimen)
-                      for o in self.graph.objects(s, PV.identifier))
+        return sorted(regimen_identifiers(self.graph))
+
+
+def regimen_identifiers(graph: Graph) -> list[str]:
+    return [str(i) for r in graph.subjects(RDF.type, PV.Regimen) for i in graph.objects(r, PV.identifier)]
+
+
+def _turtle_files(folder) -> list:
+    return sorted((e for e in folder.iterdir() if e.name.endswith(".ttl")), key=lambda e: e.name)
 

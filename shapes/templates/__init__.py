@@ -1,0 +1,1 @@
+"""Rules for regimen templates (`protovalidate check-template`), shipped as package data."""

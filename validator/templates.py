@@ -1,0 +1,172 @@
+"""Checking a regimen template before it goes live (`protovalidate check-template`).
+
+A template is a Turtle file of regimens, components and dosings, as in
+ontology/regimens/. It is checked beside the knowledge base it will join:
+- the template rules (shapes/templates/), on every subject the file defines;
+- its identifiers against the knowledge base's (a clash is never an override);
+- any SHACL shapes it brings, against SHACL's own shapes (SHACL-SHACL);
+- OWL consistency of knowledge base plus template (HermiT; skipped with a
+  notice where Java is missing);
+- the example orders it carries (pv:example), against their expected rules.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+
+from rdflib import RDF, Graph, Literal, URIRef
+from rdflib.compare import isomorphic
+
+from .documents import parse_error
+from .engine import OxigraphEngine
+from .findings import FileResult, Finding
+from .knowledge import KnowledgeBase, KnowledgeBaseError, regimen_identifiers
+from .reasoning import ReasonerUnavailable, is_consistent
+from .rules import Catalogue, Severity
+from .vocabulary import PV, SH
+
+# The template checks that are not shapes (the shapes: shapes/templates/).
+TEMPLATE_RULES = {
+    "template-not-turtle": "The template is not valid Turtle.",
+    "template-duplicate-regimen": "The template defines a regimen identifier the knowledge base already holds.",
+    "template-invalid-shapes": "A SHACL shape the template brings is not valid SHACL (SHACL-SHACL).",
+    "template-inconsistent": "The knowledge base plus the template is inconsistent for an OWL reasoner.",
+    "template-reasoner-skipped": "The OWL consistency check could not run (no Java).",
+    "template-example-disagrees": "An example order the template carries does not give its expected rules.",
+}
+RULE_BOOK = "https://w3id.org/protovalidate/kb/source-rule-book"
+
+
+class TemplateChecker:
+    def __init__(self, extra_regimen_dirs: tuple[Path, ...] = ()):
+        self.extra_regimen_dirs = extra_regimen_dirs
+        self.base = KnowledgeBase.load(extra_regimen_dirs)
+        shapes = Graph()
+        for entry in resources.files("chemo_protovalidate.shapes.templates").iterdir():
+            if entry.name.endswith(".ttl"):
+                shapes.parse(data=entry.read_text("utf-8"), format="turtle")
+        self.engine = OxigraphEngine(self.base, Catalogue.from_shapes(shapes))
+        self.shipped = {e.name: e.read_text("utf-8")
+                        for e in resources.files("chemo_protovalidate.ontology.regimens").iterdir()
+                        if e.name.endswith(".ttl")}
+
+    def check(self, path: Path) -> FileResult:
+        result = FileResult(str(path))
+        try:
+            text = path.read_text("utf-8")
+            template = Graph().parse(data=text, format="turtle")
+        except UnicodeDecodeError as error:
+            return self._with(result, "template-not-turtle", f"the file is not UTF-8 text: {error.reason}")
+        except Exception as error:  # a parser error is a finding about the template
+            why, position = parse_error(error)
+            return self._with(result, "template-not-turtle", f"not valid Turtle: {why}", position)
+
+        shipped = self._is_shipped(path, template)
+        clashes = [] if shipped else sorted(set(regimen_identifiers(template)) & set(self.base.regimen_ids()))
+        for identifier in clashes:
+            self._with(result, "template-duplicate-regimen",
+                       f"regimen {identifier!r} is already in the knowledge base; a site regimen needs an identifier "
+                       "of its own (a template never silently replaces a shipped regimen)",
+                       _line_of(text, template, _regimen_node(template, identifier)))
+
+        reviewed = Graph()
+        reviewed += template
+        for subject in set(template.subjects()):
+            reviewed.add((subject, PV.underReview, Literal(True)))
+        for finding in self.engine.check(reviewed):
+            result.findings.append(replace(finding, **_position(_line_of(text, template, URIRef(finding.focus or "")))))
+
+        self._check_shapes(result, template)
+        self._check_consistency(result, template)
+        if not clashes:
+            self._check_examples(result, path, template, shipped)
+        result.findings.sort(key=lambda f: (f.line or 0, f.rule_id, f.message))
+        return result
+
+    def _is_shipped(self, path: Path, template: Graph) -> bool:
+        """The file is one of the shipped regimens, unchanged (checking it is no clash)."""
+        text = self.shipped.get(path.name)
+        return text is not None and isomorphic(Graph().parse(data=text, format="turtle"), template)
+
+    def _check_shapes(self, result: FileResult, template: Graph) -> None:
+        if not any(template.triples((None, RDF.type, kind)) for kind in (SH.NodeShape, SH.PropertyShape)):
+            return
+        import pyshacl  # only templates that bring shapes need it
+
+        shacl_shacl = Graph().parse(data=(resources.files("pyshacl") / "assets" / "shacl-shacl.ttl").read_text("utf-8"),
+                                    format="turtle")
+        conforms, report, _ = pyshacl.validate(template, shacl_graph=shacl_shacl, inference="none")
+        if not conforms:
+            for node in report.subjects(RDF.type, SH.ValidationResult):
+                focus, message = report.value(node, SH.focusNode), report.value(node, SH.resultMessage)
+                self._with(result, "template-invalid-shapes", f"shape {focus}: {message}")
+
+    def _check_consistency(self, result: FileResult, template: Graph) -> None:
+        combined = Graph()
+        combined += self.base.graph
+        combined += template
+        try:
+            consistent = is_consistent(combined)
+        except ReasonerUnavailable as error:
+            self._with(result, "template-reasoner-skipped", f"OWL consistency not checked: {error}", severity=Severity.INFO)
+            return
+        if not consistent:
+            self._with(result, "template-inconsistent",
+                       "HermiT finds the knowledge base plus this template inconsistent: an individual is given two "
+                       "disjoint classes (an agent used as a route, one IRI for a component and a dosing), or a "
+                       "day or cycle is below 1")
+
+    def _check_examples(self, result: FileResult, path: Path, template: Graph, shipped: bool) -> None:
+        examples = [(template.value(e, PV.orderFile), sorted(str(r) for r in template.objects(e, PV.expectedRule)))
+                    for e in template.objects(None, PV.example)]
+        if not examples:
+            return
+        from .validate import Validator
+
+        try:
+            kb = KnowledgeBase.load(self.extra_regimen_dirs, extra_files=() if shipped else (path,))
+        except KnowledgeBaseError as error:
+            self._with(result, "template-example-disagrees", f"the examples could not be run: {error}")
+            return
+        validator = Validator(kb)
+        for order_file, expected in examples:
+            order_path = path.parent / str(order_file)
+            if not order_path.is_file():
+                self._with(result, "template-example-disagrees", f"example order {order_file} does not exist")
+                continue
+            got = sorted({f.rule_id for f in validator.check(str(order_path), order_path.read_bytes()).all_findings()})
+            if got != expected:
+                self._with(result, "template-example-disagrees",
+                           f"example order {order_file}: expected {json.dumps(expected)}, got {json.dumps(got)}")
+
+    def _with(self, result: FileResult, rule: str, message: str, position: tuple[int, int] | None = None,
+              severity: Severity = Severity.ERROR) -> FileResult:
+        result.findings.append(Finding(rule_id=rule, severity=severity, message=message,
+                                       source=self.base.source(RULE_BOOK), **_position(position)))
+        return result
+
+
+def _regimen_node(template: Graph, identifier: str):
+    return next((r for r in template.subjects(PV.identifier, Literal(identifier))), None)
+
+
+def _position(position: tuple[int, int] | None) -> dict:
+    return {"line": position[0], "column": position[1]} if position else {}
+
+
+def _line_of(text: str, graph: Graph, node) -> tuple[int, int] | None:
+    """Where a subject is written: the first line that starts with its name (Turtle keeps no positions)."""
+    if not isinstance(node, URIRef):
+        return None
+    names = [f"<{node}>"] + [f"{prefix}:{node[len(str(ns)):]}" for prefix, ns in graph.namespaces()
+                             if prefix and str(node).startswith(str(ns))]
+    pattern = re.compile(r"^[ \t]*(" + "|".join(map(re.escape, names)) + r")(?=[\s;,.])", re.M)
+    match = pattern.search(text)
+    if not match:
+        return None
+    line_start = text.rfind("\n", 0, match.start(1)) + 1
+    return text.count("\n", 0, match.start(1)) + 1, match.start(1) - line_start + 1
