@@ -105,3 +105,17 @@ def test_the_command_cannot_reach_the_network():
              "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9/context.jsonld')")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=60)
     assert done.returncode != 0 and b"never uses the network" in done.stderr
+
+
+def test_regimens_lists_the_knowledge_base():
+    done = run("regimens")
+    assert done.returncode == 0
+    rows = {line.split("\t")[0]: line.split("\t") for line in done.stdout.decode().splitlines()}
+    assert {"D-KRd", "KRd", "Isa-KRd", "KdD", "Kd-weekly-70", "Kd-weekly-56", "Kd-twice-weekly-56", "KCyD"} <= set(rows)
+    identifier, name, setting, components, sources = rows["KdD"]
+    assert setting == "RRMM" and components == "carfilzomib, daratumumab, dexamethasone" and "CANDOR" in sources
+
+
+def test_the_order_command_is_the_default():
+    """The contract's `protovalidate FILE` and the explicit `protovalidate check FILE` are one command."""
+    assert run("check", str(INVALID)).stdout == run(str(INVALID)).stdout
