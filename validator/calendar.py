@@ -301,8 +301,8 @@ def render_html(regimen: Regimen) -> str:
         for day in days:
             if day % 7 == 1:
                 span = min(7, regimen.cycle_length - day + 1)
-                out.append(f'<th colspan="{span}"{" class=wk" if week_start(day) else ""}>'
-                           f"Week {(day - 1) // 7 + 1}</th>")
+                week = ' class="wk"' if week_start(day) else ""
+                out.append(f'<th colspan="{span}"{week}>Week {(day - 1) // 7 + 1}</th>')
         out += ["</tr>", "<tr>", '<th class="agent" scope="col">Agent · dose level · route</th>']
         out += [f'<th class="day{" wk" if week_start(day) else ""}" scope="col">{day}</th>' for day in days]
         out += ["</tr>", "</thead>", "<tbody>"]
@@ -329,7 +329,8 @@ def _html_row(row: Row, days: range, colours: tuple[str, str, str], first: bool,
     reference = (f'<a class="ref" href="#source-{row.source_number}" title="source {row.source_number}">'
                  f"[{row.source_number}]</a>" if row.source_number else "")
     note = f'<span class="condition">{e(row.note)}</span>' if row.note else ""
-    out = [f'<tr{" class=first" if first else ""} data-agent="{e(row.agent)}">',
+    first_class = ' class="first"' if first else ""
+    out = [f'<tr{first_class} data-agent="{e(row.agent)}">',
            f'<td class="agent" title="{e(dosing.label)}"><span class="swatch" style="background:{border}"></span>'
            f'<span class="name">{e(row.agent)}</span><span class="detail">{e(row.level)}'
            f'<span class="route">{e(row.route)}</span>{reference}</span>{note}</td>']

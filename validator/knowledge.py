@@ -43,12 +43,14 @@ class KnowledgeBase:
 
     @classmethod
     def load(cls, extra_regimen_dirs: tuple[Path, ...] = (), tolerance_percent: float | None = None,
-             extra_files: tuple[Path, ...] = ()) -> "KnowledgeBase":
+             extra_files: tuple[Path, ...] = (), leave_out: Path | None = None) -> "KnowledgeBase":
         """The shipped knowledge base, with a site's regimen directories and files.
 
         A site regimen whose identifier the knowledge base already holds is an
         error, never a silent override. ``tolerance_percent`` replaces the dose
         tolerance of the data (5 %): a setting of the run, like --tolerance.
+        ``leave_out`` is a file of those directories not to load (the template
+        being checked, which ``extra_files`` may then add back on purpose).
         """
         try:
             graph, shapes = Graph(), Graph()
@@ -62,7 +64,9 @@ class KnowledgeBase:
             context = json.loads((ontology / "context" / "v1.jsonld").read_text("utf-8"))["@context"]
         except Exception as error:  # any failure here is the tool's, not an order's
             raise KnowledgeBaseError(f"cannot load the knowledge base: {error}") from error
-        site_files = [f for d in extra_regimen_dirs for f in _turtle_files(Path(d))] + [Path(f) for f in extra_files]
+        site_files = [f for d in extra_regimen_dirs for f in _turtle_files(Path(d))
+                      if leave_out is None or f.resolve() != leave_out.resolve()]
+        site_files += [Path(f) for f in extra_files]
         for path in site_files:
             try:
                 site = Graph().parse(data=path.read_text("utf-8"), format="turtle")

@@ -44,17 +44,33 @@ RULE_BOOK = "https://w3id.org/protovalidate/kb/source-rule-book"
 class TemplateChecker:
     def __init__(self, extra_regimen_dirs: tuple[Path, ...] = ()):
         self.extra_regimen_dirs = extra_regimen_dirs
-        self.base = KnowledgeBase.load(extra_regimen_dirs)
         shapes = Graph()
         for entry in resources.files("chemo_protovalidate.shapes.templates").iterdir():
             if entry.name.endswith(".ttl"):
                 shapes.parse(data=entry.read_text("utf-8"), format="turtle")
-        self.engine = OxigraphEngine(self.base, Catalogue.from_shapes(shapes))
+        self.catalogue = Catalogue.from_shapes(shapes)
+        self._use_base(KnowledgeBase.load(extra_regimen_dirs))
         self.shipped = {e.name: e.read_text("utf-8")
                         for e in resources.files("chemo_protovalidate.ontology.regimens").iterdir()
                         if e.name.endswith(".ttl")}
 
+    def _use_base(self, base: KnowledgeBase) -> None:
+        self.base = base
+        self.engine = OxigraphEngine(base, self.catalogue)
+
     def check(self, path: Path) -> FileResult:
+        """Checks one template against the knowledge base, less the template itself if a site directory holds it."""
+        in_site_dirs = any(path.resolve().parent == Path(d).resolve() for d in self.extra_regimen_dirs)
+        if in_site_dirs:
+            shared = (self.base, self.engine)
+            self._use_base(KnowledgeBase.load(self.extra_regimen_dirs, leave_out=path))
+            try:
+                return self._check(path)
+            finally:
+                self.base, self.engine = shared
+        return self._check(path)
+
+    def _check(self, path: Path) -> FileResult:
         result = FileResult(str(path))
         try:
             text = path.read_text("utf-8")
@@ -128,7 +144,7 @@ class TemplateChecker:
         from .validate import Validator
 
         try:
-            kb = KnowledgeBase.load(self.extra_regimen_dirs, extra_files=() if shipped else (path,))
+            kb = KnowledgeBase.load(self.extra_regimen_dirs, extra_files=() if shipped else (path,), leave_out=path)
         except KnowledgeBaseError as error:
             self._with(result, "template-example-disagrees", f"the examples could not be run: {error}")
             return

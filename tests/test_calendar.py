@@ -1,0 +1,428 @@
+"""`protovalidate show`: a regimen as a calendar, as text and as one self-contained HTML page.
+
+The text grid and the HTML tables are parsed back and compared with the
+regimen data and with the protocol (spec/protocols.md), not with a frozen
+snapshot. The browser test renders the page in headless Chromium when it is
+installed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from chemo_protovalidate.calendar import GIVEN, MAX_WIDTH, NOT_GIVEN, WINDOW, render_html, render_text
+from chemo_protovalidate.knowledge import KnowledgeBase
+from chemo_protovalidate.regimens import find, regimens
+
+COMMAND = shutil.which("protovalidate", path=str(Path(sys.executable).parent)) or "protovalidate"
+REGIMEN_IDS = ["D-KRd", "KRd", "Isa-KRd", "KdD", "Kd-weekly-70", "Kd-weekly-56", "Kd-twice-weekly-56", "KCyD"]
+MARKS = {GIVEN, WINDOW, NOT_GIVEN}
+
+
+@pytest.fixture(scope="module")
+def all_regimens():
+    return {r.identifier: r for r in regimens(KnowledgeBase.load())}
+
+
+# --- reading the text calendar back -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class TextRow:
+    agent: str
+    route: str
+    level: str
+    note: str
+    given: set[int]
+    window: set[int]
+    reference: str
+
+
+def parse_text(text: str) -> dict[str, list[TextRow]]:
+    """Title of each cycle range -> its grid rows, read by the columns of the range's day header."""
+    lines = text.splitlines()
+    grids: dict[str, list[TextRow]] = {}
+    for i, line in enumerate(lines):
+        if not re.fullmatch(r"\s*day(\s+\d+)+", line):
+            continue
+        title = lines[i - 2]
+        assert title not in grids, f"two grids titled {title!r}"
+        label_width = line.index("day") + 3
+        columns = {int(m.group()): m.end() - 1 for m in re.finditer(r"\d+", line)}
+        assert list(columns) == list(range(1, len(columns) + 1)), line
+        rows = grids[title] = []
+        for row_line in lines[i + 1:]:
+            if not row_line.strip() or len(row_line) <= max(columns.values()):
+                if not row_line.strip():
+                    break
+                continue  # a note that did not fit beside its row
+            cells = {day: row_line[position] for day, position in columns.items()}
+            assert set(cells.values()) <= MARKS, f"a cell that is no mark in {row_line!r}"
+            assert all(row_line[p - 1] == " " and row_line[p - 2] == " " for p in columns.values()), row_line
+            fields = re.split(r"\s{2,}", row_line[:label_width].strip())
+            agent, route, level, note = (fields + ["", "", "", ""])[:4]
+            rows.append(TextRow(agent, route, level, note,
+                                given={d for d, mark in cells.items() if mark == GIVEN},
+                                window={d for d, mark in cells.items() if mark == WINDOW},
+                                reference=row_line[max(columns.values()) + 1:].strip()))
+    return grids
+
+
+def rows_of(grid: list[TextRow], agent: str, level: str | None = None) -> list[TextRow]:
+    return [r for r in grid if r.agent == agent and (level is None or r.level == level)]
+
+
+# --- text ---------------------------------------------------------------------------------------------------------
+
+
+def test_every_regimen_is_there(all_regimens):
+    assert sorted(all_regimens) == sorted(REGIMEN_IDS)
+
+
+@pytest.mark.parametrize("identifier", REGIMEN_IDS)
+def test_text_grids_follow_the_regimen_data(all_regimens, identifier):
+    regimen = all_regimens[identifier]
+    text = render_text(regimen)
+    assert text.splitlines()[0].startswith(identifier) and regimen.label in text.splitlines()[0]
+    assert f"Cycle length: {regimen.cycle_length} days" in text
+    assert max(len(line) for line in text.splitlines()) <= MAX_WIDTH
+    assert render_text(regimen) == text, "the calendar is not deterministic"
+
+    grids = parse_text(text)
+    titles = [("Cycle %d on" % s) if e is None else ("Cycle %d" % s if s == e else "Cycles %d-%d" % (s, e))
+              for s, e in regimen.cycle_ranges()]
+    assert list(grids) == titles
+    for (start, _), title in zip(regimen.cycle_ranges(), titles):
+        expected = sorted((c.agent, str(d.level), tuple(d.days)) for c in regimen.components for d in c.dosings
+                          if d.applies_to(start))
+        shown = sorted((r.agent, r.level, tuple(sorted(r.given | r.window))) for r in grids[title])
+        assert shown == expected, title
+        assert all(not (r.given and r.window) for r in grids[title])
+    for component in regimen.components:
+        assert any(rows_of(grid, component.agent) for grid in grids.values()), component.agent
+
+
+@pytest.mark.parametrize("identifier", REGIMEN_IDS)
+def test_text_ends_with_the_sources_each_row_points_to(all_regimens, identifier):
+    regimen = all_regimens[identifier]
+    text = render_text(regimen)
+    listed = text[text.index("\nSources:\n"):]
+    numbered = dict(re.findall(r"^\[(\d+)\]\s+(.+)$", listed, re.M))
+    for source in regimen.sources:
+        assert source.label in listed and source.url in listed
+    for component in regimen.components:
+        for dosing in component.dosings:
+            assert dosing.source.label in listed and dosing.source.url in listed
+    for grid in parse_text(text).values():
+        for row in grid:
+            number = row.reference.strip("[]")
+            assert number in numbered, row
+            dosing = next(d for c in regimen.components if c.agent == row.agent for d in c.dosings
+                          if str(d.level) == row.level and set(d.days) == row.given | row.window)
+            assert numbered[number].startswith(dosing.source.label[:40])
+
+
+def test_kdd_text_calendar(all_regimens):
+    grids = parse_text(render_text(all_regimens["KdD"]))
+    assert list(grids) == ["Cycle 1", "Cycle 2", "Cycles 3-6", "Cycle 7 on"]
+
+    cycle1 = grids["Cycle 1"]
+    assert [r.given for r in rows_of(cycle1, "carfilzomib", "20 mg/m2")] == [{1, 2}]
+    assert [r.given for r in rows_of(cycle1, "carfilzomib", "56 mg/m2")] == [{8, 9, 15, 16}]
+    assert [(r.route, r.given) for r in rows_of(cycle1, "daratumumab")] == [
+        ("IV", {1, 8, 15, 22}), ("IV", {1, 2}), ("SC", {1, 8, 15, 22})]
+    assert [r.level for r in rows_of(cycle1, "daratumumab")] == ["16 mg/kg", "8 mg/kg", "1800 mg"]
+    assert rows_of(cycle1, "daratumumab", "8 mg/kg")[0].note == "split first dose"
+    assert [(r.route, r.given) for r in rows_of(cycle1, "dexamethasone")] == [("IV/PO", {1, 8, 15, 22})]
+
+    cycles_3_6 = grids["Cycles 3-6"]
+    daratumumab = rows_of(cycles_3_6, "daratumumab")
+    assert [(r.route, r.level) for r in daratumumab] == [("IV", "16 mg/kg"), ("SC", "1800 mg")]
+    assert all(r.given == {1, 15} and not r.window for r in daratumumab)
+    assert [r.given for r in rows_of(cycles_3_6, "carfilzomib")] == [{1, 2, 8, 9, 15, 16}]
+    assert [r.given for r in rows_of(grids["Cycle 2"], "daratumumab")] == [{1, 8, 15, 22}] * 2
+    assert [r.given for r in rows_of(grids["Cycle 7 on"], "daratumumab")] == [{1}] * 2
+
+
+def test_weekly_schedules_prime_on_day_1_only(all_regimens):
+    for identifier, level in (("Kd-weekly-70", "70 mg/m2"), ("Kd-weekly-56", "56 mg/m2")):
+        grids = parse_text(render_text(all_regimens[identifier]))
+        assert [r.given for r in rows_of(grids["Cycle 1"], "carfilzomib")] == [{1}, {8, 15}], identifier
+        assert [r.level for r in rows_of(grids["Cycle 1"], "carfilzomib")] == ["20 mg/m2", level]
+        assert [r.given for r in rows_of(grids["Cycle 2 on"], "carfilzomib")] == [{1, 8, 15}]
+
+
+def test_lenalidomide_renal_bands_show_their_condition(all_regimens):
+    grid = parse_text(render_text(all_regimens["KRd"]))["Cycle 1"]
+    lenalidomide = {r.level: r for r in rows_of(grid, "lenalidomide")}
+    assert list(lenalidomide) == ["25 mg", "10 mg", "15 mg"]
+    assert lenalidomide["25 mg"].note == "CrCl 60 mL/min or more, or not given"
+    assert lenalidomide["10 mg"].note == "CrCl 30 to under 60 mL/min"
+    assert lenalidomide["15 mg"].note.startswith("CrCl under 30 mL/min") and "48 h" in lenalidomide["15 mg"].note
+    days_1_21 = set(range(1, 22))
+    assert lenalidomide["25 mg"].given == lenalidomide["10 mg"].given == days_1_21
+    # every 48 hours: days 1-21 are a window, not a dose on each day
+    assert lenalidomide["15 mg"].window == days_1_21 and not lenalidomide["15 mg"].given
+
+
+# --- HTML ---------------------------------------------------------------------------------------------------------
+
+VOID = {"meta", "br", "img", "input", "link", "hr", "col", "wbr", "source", "area", "base", "embed", "param", "track"}
+
+
+class Page(HTMLParser):
+    """The page's structure: balanced tags, tables with their header days and body rows."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.tables: list[dict] = []
+        self.title = ""
+        self._text_target: list[str] | None = None
+        self._cell: dict | None = None
+        self.feed(html)
+        self.close()
+        if self.stack:
+            self.errors.append(f"unclosed: {self.stack}")
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        if tag not in VOID:
+            self.stack.append(tag)
+        if tag == "table":
+            self.tables.append({"label": attributes.get("aria-label"), "days": [], "rows": []})
+        elif tag == "tr" and self.tables and "data-agent" in attributes:
+            self.tables[-1]["rows"].append({"agent": attributes["data-agent"], "cells": {}, "label": attributes})
+        elif tag == "td" and "data-day" in attributes:
+            self._cell = {"day": int(attributes["data-day"]), "on": "on" in attributes.get("class", "").split(),
+                          "title": attributes.get("title"), "text": []}
+            self.tables[-1]["rows"][-1]["cells"][self._cell["day"]] = self._cell
+            self._text_target = self._cell["text"]
+        elif tag == "th" and "day" in (attributes.get("class") or "").split():
+            self._text_target = []
+            self.tables[-1]["days"].append(self._text_target)
+        elif tag == "title":
+            self._text_target = []
+            self._title = self._text_target
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+        if tag in ("td", "th", "title"):
+            if tag == "title":
+                self.title = "".join(self._title)
+            self._text_target = None
+
+    def handle_data(self, data):
+        if self._text_target is not None:
+            self._text_target.append(data)
+
+
+def html_of(all_regimens, identifier: str) -> str:
+    return render_html(all_regimens[identifier])
+
+
+@pytest.mark.parametrize("identifier", REGIMEN_IDS)
+def test_html_is_one_self_contained_page(all_regimens, identifier):
+    regimen = all_regimens[identifier]
+    html = render_html(regimen)
+    assert html == render_html(regimen)
+    assert html.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in html
+    lowered = html.lower()
+    for loader in ("<script", "<link", "<img", "<iframe", "<object", "<embed", "@import", "url(", "@font-face",
+                   "javascript:", " src=", "srcset", "<base"):
+        assert loader not in lowered, loader
+    assert not re.search(r"""src\s*=\s*["']?\s*https?:""", lowered)
+    assert not re.search(r"""\son[a-z]+\s*=""", lowered), "an event handler attribute"
+
+    page = Page(html)
+    assert page.errors == []
+    assert page.title.startswith(identifier)
+    assert len(page.tables) == len(regimen.cycle_ranges())
+    for table in page.tables:
+        assert ["".join(day) for day in table["days"]] == [str(d) for d in range(1, regimen.cycle_length + 1)]
+    # every href is a plain link to a source or an anchor on the page
+    hrefs = [a.get("href") for tag, a in page.tags if tag == "a"]
+    urls = {s.url for s in regimen.sources} | {d.source.url for c in regimen.components for d in c.dosings}
+    assert hrefs and all(h.startswith("#source-") or h in urls for h in hrefs)
+    styles = [a["style"] for _, a in page.tags if "style" in a]
+    assert styles and all(re.fullmatch(r"[a-z-]+:#[0-9a-f]{6}(;[a-z-]+:#[0-9a-f]{6})*", s) for s in styles)
+
+
+@pytest.mark.parametrize("identifier", REGIMEN_IDS)
+def test_html_cells_follow_the_regimen_data(all_regimens, identifier):
+    regimen = all_regimens[identifier]
+    page = Page(render_html(regimen))
+    for (start, _), table in zip(regimen.cycle_ranges(), page.tables):
+        applying = [(c.agent, d) for c in regimen.components for d in c.dosings if d.applies_to(start)]
+        assert len(table["rows"]) == len(applying)
+        shown = sorted((row["agent"], tuple(sorted(day for day, cell in row["cells"].items() if cell["on"])))
+                       for row in table["rows"])
+        assert shown == sorted((agent, d.days) for agent, d in applying)
+        for row in table["rows"]:
+            assert sorted(row["cells"]) == list(range(1, regimen.cycle_length + 1))
+            for cell in row["cells"].values():
+                if cell["on"]:
+                    assert cell["title"] and "source: " in cell["title"], cell
+                    assert re.fullmatch(r"\d+(\.\d+)?(–\d+(\.\d+)?)?", "".join(cell["text"])), cell
+                else:
+                    assert cell["title"] is None and "".join(cell["text"]) == "·"
+
+
+def test_kdd_html_calendar(all_regimens):
+    page = Page(html_of(all_regimens, "KdD"))
+    assert [t["label"] for t in page.tables] == ["Cycle 1", "Cycle 2", "Cycles 3-6", "Cycle 7 on"]
+
+    def on(table, agent):
+        return [{day: "".join(c["text"]) for day, c in row["cells"].items() if c["on"]}
+                for row in table["rows"] if row["agent"] == agent]
+
+    cycle1, _, cycles_3_6, cycle7 = page.tables
+    assert on(cycle1, "carfilzomib") == [{1: "20", 2: "20"}, {8: "56", 9: "56", 15: "56", 16: "56"}]
+    assert on(cycle1, "daratumumab") == [{1: "16", 8: "16", 15: "16", 22: "16"}, {1: "8", 2: "8"},
+                                         {1: "1800", 8: "1800", 15: "1800", 22: "1800"}]
+    assert on(cycles_3_6, "daratumumab") == [{1: "16", 15: "16"}, {1: "1800", 15: "1800"}]
+    assert on(cycle7, "daratumumab") == [{1: "16"}, {1: "1800"}]
+    priming = cycle1["rows"][0]["cells"][1]["title"]
+    assert "20 mg/m2 IV priming dose" in priming and "Kyprolis" in priming
+
+
+def test_html_escapes_every_text(all_regimens):
+    regimen = all_regimens["KdD"]
+    hostile = "<script>alert('x')</script> & \"quoted\""
+    component = dataclasses.replace(regimen.components[0], agent=hostile, dosings=tuple(
+        dataclasses.replace(d, label=hostile, condition=hostile,
+                            source=dataclasses.replace(d.source, label=hostile, url=f"https://example.org/?a=1&b={hostile}"))
+        for d in regimen.components[0].dosings))
+    tampered = dataclasses.replace(regimen, identifier=hostile, label=hostile, setting=hostile,
+                                   components=(component, *regimen.components[1:]))
+    html = render_html(tampered)
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;quoted&quot;" in html
+    page = Page(html)
+    assert page.errors == [] and len(page.tables) == 4
+    assert hostile in page.title
+    assert "<script" not in render_text(tampered).split("Sources:")[0].replace(hostile, "")
+
+
+# --- the command --------------------------------------------------------------------------------------------------
+
+
+def test_show_prints_the_calendar_and_writes_the_page(all_regimens, tmp_path):
+    page = tmp_path / "kdd.html"
+    done = subprocess.run([COMMAND, "show", "KdD", "--html", str(page)], capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode("utf-8") == render_text(all_regimens["KdD"])
+    assert "Cycles 3-6" in parse_text(done.stdout.decode("utf-8"))
+    assert page.read_text("utf-8") == render_html(all_regimens["KdD"])
+    assert str(page) in done.stderr.decode()
+
+
+def test_show_without_html_writes_nothing(tmp_path):
+    done = subprocess.run([COMMAND, "show", "Kd-weekly-70"], capture_output=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0 and list(tmp_path.iterdir()) == []
+    assert [r.given for r in rows_of(parse_text(done.stdout.decode())["Cycle 2 on"], "carfilzomib")] == [{1, 8, 15}]
+
+
+def test_show_an_unknown_regimen_exits_2(tmp_path):
+    done = subprocess.run([COMMAND, "show", "NoSuchRegimen", "--html", str(tmp_path / "x.html")],
+                          capture_output=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stdout == b"" and b"NoSuchRegimen" in done.stderr
+    assert not (tmp_path / "x.html").exists()
+
+
+# --- in a browser -------------------------------------------------------------------------------------------------
+
+
+def _chromium() -> str | None:
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
+
+
+def _png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
+    """Width, height and the unfiltered rows of an 8-bit RGB or RGBA PNG (stdlib only)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    position, idat, header = 8, b"", None
+    while position < len(data):
+        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        body = data[position + 8:position + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        position += 12 + length
+    width, height, depth, colour_type, _, _, interlace = header
+    assert depth == 8 and colour_type in (2, 6) and interlace == 0, header
+    step = 3 if colour_type == 2 else 4
+    raw, stride, rows, previous = zlib.decompress(idat), width * step, [], bytes(width * step)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            left = line[i - step] if i >= step else 0
+            up, up_left = previous[i], previous[i - step] if i >= step else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                p = left + up - up_left
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - up_left)
+                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else up_left)) & 0xFF
+        rows.append(bytes(line))
+        previous = line
+    return width, height, [bytes(b for j in range(0, stride, step) for b in row[j:j + 3]) for row in rows]
+
+
+def test_the_page_in_headless_chromium(all_regimens, tmp_path):
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium); the page was checked without a browser")
+    page = tmp_path / "kdd.html"
+    page.write_text(render_html(all_regimens["KdD"]), "utf-8")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    screenshot = tmp_path / "cal.png"
+    done = subprocess.run([chromium, *flags, f"--user-data-dir={tmp_path / 'profile-shot'}",
+                           f"--screenshot={screenshot}", "--window-size=1400,900", page.as_uri()],
+                          capture_output=True, timeout=120)
+    assert screenshot.exists(), done.stderr.decode(errors="replace")[-2000:]
+    png = screenshot.read_bytes()
+    assert len(png) > 10_000
+
+    width, height, rows = _png_pixels(png)
+    assert (width, height) == (1400, 900)
+    colours = {row[i:i + 3] for row in rows[::3] for i in range(0, len(row), 9)}
+    assert len(colours) > 50, "the screenshot is (nearly) one colour"
+    carfilzomib, daratumumab = bytes.fromhex("dbeafe"), bytes.fromhex("ede9fe")
+    assert carfilzomib in colours and daratumumab in colours, "the coloured day cells were not drawn"
+
+    dumped = subprocess.run([chromium, *flags, f"--user-data-dir={tmp_path / 'profile-dom'}", "--dump-dom",
+                             page.as_uri()], capture_output=True, timeout=120)
+    assert dumped.returncode == 0, dumped.stderr.decode(errors="replace")[-2000:]
+    dom = dumped.stdout.decode("utf-8")
+    browser_page = Page(dom)
+    assert [t["label"] for t in browser_page.tables] == ["Cycle 1", "Cycle 2", "Cycles 3-6", "Cycle 7 on"]
+    for table in browser_page.tables:
+        assert ["".join(day) for day in table["days"]] == [str(d) for d in range(1, 29)]
+    assert {row["agent"] for table in browser_page.tables for row in table["rows"]} == {
+        "carfilzomib", "daratumumab", "dexamethasone"}
+    assert dom.count('class="day on') == render_html(all_regimens["KdD"]).count('class="day on')
