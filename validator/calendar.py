@@ -21,15 +21,19 @@ MAX_WIDTH = 160
 """No line of the text calendar is wider than this."""
 
 GIVEN, WINDOW, NOT_GIVEN = "●", "○", "·"
-"""The text calendar's cells: given that day at the row's level; a day of a window within which the dose goes
-every other day (never two days running); not given."""
+"""The text calendar's cells: given that day at the row's level; a day of a window within which doses are spaced
+out (every 48 h: never two days running); not given."""
 
 _CELL = 3
 """Characters per day column of the text grid (two-digit day numbers, one space)."""
 
+_AGENT_WIDTH = 24
+"""An agent's name longer than this is cut short in the text grid, so that its route and level still show."""
+
 
 # Words of a dosing's label that the calendar's days cannot show, and the note a row gives for them.
-_LABEL_NOTES = (("split", "split first dose"), ("every 48 hours", "every 48 h"))
+# (regimens.Dosing does not carry pv:minDaysBetweenDoses yet: until it does, "every 48 hours" is read from the label.)
+_LABEL_NOTES = (("split", "split first dose"),)
 
 
 @dataclass(frozen=True)
@@ -54,12 +58,24 @@ class Row:
         label = self.dosing.label.lower()
         notes = [self.dosing.condition] if self.dosing.condition else []
         notes += [note for phrase, note in _LABEL_NOTES if phrase in label]
+        if self.min_days_between_doses == 2:
+            notes.append("every 48 h")
+        elif self.min_days_between_doses > 2:
+            notes.append(f"doses at least {self.min_days_between_doses} days apart")
         return "; ".join(notes) or None
 
     @property
+    def min_days_between_doses(self) -> int:
+        """pv:minDaysBetweenDoses where the dosing carries it, else from its label ("every 48 hours"); 1 if none."""
+        given = getattr(self.dosing, "min_days_between_doses", None)
+        if given is not None:
+            return int(given)
+        return 2 if "every 48 hours" in self.dosing.label.lower() else 1
+
+    @property
     def every_other_day(self) -> bool:
-        """The row's days are a window: the dose goes every 48 hours within them, not on each of them."""
-        return "every 48 hours" in self.dosing.label.lower()
+        """The row's days are a window: doses go at most every other day within them, not on each of them."""
+        return self.min_days_between_doses > 1
 
     def mark(self, day: int) -> str:
         if day not in self.dosing.days:
@@ -74,6 +90,12 @@ class Row:
             return GIVEN
         low, high = (f"{v:g}" for v in (level.minimum, level.maximum))
         return low if low == high else f"{low}–{high}"
+
+
+def _induction(regimen: Regimen) -> int | None:
+    """pv:inductionCycles, where regimens.Regimen carries it (it does not yet)."""
+    cycles = getattr(regimen, "induction_cycles", None)
+    return int(cycles) if cycles else None
 
 
 def range_title(start: int, end: int | None) -> str:
@@ -124,30 +146,37 @@ def _row_order(dosing: Dosing):
 
 
 def render_text(regimen: Regimen) -> str:
+    """The calendar as monospaced text: no line is wider than MAX_WIDTH, but for a source URL longer than that."""
     days = range(1, regimen.cycle_length + 1)
     all_sources = sources(regimen)
     all_grids = grids(regimen)
     rows = [row for _, grid_rows in all_grids for row in grid_rows]
     reference_width = max((len(f" [{row.source_number}]") for row in rows if row.source_number), default=0)
     label_room = MAX_WIDTH - _CELL * len(days) - reference_width
-    widths = [max((len(text) for text in column), default=0) for column in
-              zip(*([row.agent, row.route, row.level] for row in rows))] or [0, 0, 0]
+    def fields(row: Row) -> list[str]:
+        agent = row.agent if len(row.agent) <= _AGENT_WIDTH else row.agent[:_AGENT_WIDTH - 1] + "…"
+        return [agent, row.route, row.level]
+
+    widths = [max((len(text) for text in column), default=0) for column in zip(*map(fields, rows))] or [0, 0, 0]
     notes = [row.note for row in rows if row.note]
     base_width = sum(widths) + 2 * (len(widths) - 1)
     note_width = max((len(note) for note in notes), default=0)
     inline_notes = bool(notes) and base_width + 2 + note_width <= label_room
-    label_width = base_width + (2 + note_width if inline_notes else 0)
+    label_width = min(base_width + (2 + note_width if inline_notes else 0), label_room)
 
     def label(row: Row) -> str:
-        parts = [text.ljust(width) for text, width in zip((row.agent, row.route, row.level), widths)]
+        parts = [text.ljust(width) for text, width in zip(fields(row), widths)]
         if inline_notes and row.note:
             parts.append(row.note)
-        return "  ".join(parts).rstrip().ljust(label_width)[:label_width]
+        text = "  ".join(parts).rstrip()
+        return text.ljust(label_width) if len(text) <= label_width else text[:label_width - 2] + "… "
 
-    window = f"   {WINDOW} every other day within these days" if any(row.every_other_day for row in rows) else ""
+    windows = any(row.every_other_day for row in rows)
+    window = f"   {WINDOW} a window: doses spaced as the row's note says" if windows else ""
     lines = [
-        f"{regimen.identifier}: {regimen.label}" if regimen.label else regimen.identifier,
-        f"Setting: {regimen.setting or 'not given'}. Cycle length: {regimen.cycle_length} days.",
+        *textwrap.wrap(f"{regimen.identifier}: {regimen.label}" if regimen.label else regimen.identifier, MAX_WIDTH),
+        *textwrap.wrap(f"Setting: {regimen.setting or 'not given'}. Cycle length: {regimen.cycle_length} days."
+                       + (f" Induction: {_induction(regimen)} cycles." if _induction(regimen) else ""), MAX_WIDTH),
         f"{GIVEN} given that day at the row's dose level{window}   {NOT_GIVEN} not given   "
         "[n] the row's source (listed at the end)",
         "Rows of one agent on the same day are alternatives (route, split first dose or renal band), not added up.",
@@ -278,7 +307,9 @@ def render_html(regimen: Regimen) -> str:
         "<header>",
         f'<h1><span class="id">{e(regimen.identifier)}</span>{e(regimen.label)}</h1>',
         f'<p class="facts">Setting <b>{e(regimen.setting or "not given")}</b> · cycle length '
-        f"<b>{regimen.cycle_length} days</b> · {len(all_grids)} cycle range{'s' if len(all_grids) != 1 else ''}</p>",
+        f"<b>{regimen.cycle_length} days</b>"
+        + (f" · induction <b>{_induction(regimen)} cycles</b>" if _induction(regimen) else "")
+        + f" · {len(all_grids)} cycle range{'s' if len(all_grids) != 1 else ''}</p>",
         '<div class="legend">',
     ]
     for agent, (background, border, _) in colours.items():
@@ -289,7 +320,8 @@ def render_html(regimen: Regimen) -> str:
         '<p class="note">Each cell gives the dose level (unit in the row) on the cycle days it is given; hover a cell '
         "for the dosing and its source. Rows of one agent on the same day are alternatives (route, split first dose "
         "or renal band), not doses to add up."
-        + (" Dashed cells: a window within which the dose goes every other day, never two days running."
+        + (" Dashed cells: a window within which doses are spaced as the row says (every 48 h: never two days "
+           "running)."
            if windows else "") + "</p>",
         "</header>",
         "<main>",
@@ -307,7 +339,8 @@ def render_html(regimen: Regimen) -> str:
         out += [f'<th class="day{" wk" if week_start(day) else ""}" scope="col">{day}</th>' for day in days]
         out += ["</tr>", "</thead>", "<tbody>"]
         if not rows:
-            out.append(f'<tr><td class="agent">nothing is given in these cycles</td><td colspan="{len(days)}"></td></tr>')
+            out.append(f'<tr><td class="agent">nothing is given in these cycles</td>'
+                       f'<td colspan="{len(days)}"></td></tr>')
         previous_agent = None
         for row in rows:
             out += _html_row(row, days, colours[row.agent], first=row.agent != previous_agent, week_start=week_start)
@@ -335,7 +368,7 @@ def _html_row(row: Row, days: range, colours: tuple[str, str, str], first: bool,
            f'<span class="name">{e(row.agent)}</span><span class="detail">{e(row.level)}'
            f'<span class="route">{e(row.route)}</span>{reference}</span>{note}</td>']
     source = f"source: {dosing.source.label}" if dosing.source else "source not given"
-    when = "may be given (every other day within these days)" if row.every_other_day else "given"
+    when = f"within a window ({row.note})" if row.every_other_day else "given"
     span_classes = " ".join(name for name, wanted in (("long", len(row.cell_text) > 3),
                                                       ("window", row.every_other_day)) if wanted)
     span_class = f' class="{span_classes}"' if span_classes else ""

@@ -38,6 +38,7 @@ class Dosing:
     source: Source | None
     condition: str | None
     """When the dosing applies beyond its cycles, e.g. a creatinine-clearance band."""
+    min_days_between_doses: int | None = None
 
     def applies_to(self, cycle: int) -> bool:
         return self.from_cycle <= cycle and (self.to_cycle is None or cycle <= self.to_cycle)
@@ -58,6 +59,7 @@ class Regimen:
     cycle_length: int
     components: tuple[Component, ...]
     sources: tuple[Source, ...]
+    induction_cycles: int | None = None
 
     def cycle_ranges(self) -> list[tuple[int, int | None]]:
         """Consecutive cycle ranges within which every dosing either applies or does not."""
@@ -92,6 +94,7 @@ def _regimen(kb: KnowledgeBase, graph: Graph, node: Node) -> Regimen:
         cycle_length=int(graph.value(node, PV.cycleLength) or 28),
         components=tuple(sorted(components, key=lambda c: _AGENT_ORDER.get(c.agent, 9))),
         sources=tuple(sorted((kb.source(str(s)) for s in graph.objects(node, DCT.source)), key=lambda s: s.label)),
+        induction_cycles=_whole(graph.value(node, PV.inductionCycles)),
     )
 
 
@@ -125,7 +128,12 @@ def _dosing(kb: KnowledgeBase, graph: Graph, node: Node) -> Dosing:
         level=level,
         source=kb.source(str(source)) if source is not None else None,
         condition=condition,
+        min_days_between_doses=_whole(graph.value(node, PV.minDaysBetweenDoses)),
     )
+
+
+def _whole(term) -> int | None:
+    return int(term) if term is not None else None
 
 
 def _text(term) -> str | None:
