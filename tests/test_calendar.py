@@ -192,28 +192,19 @@ def test_long_names_keep_the_text_within_its_width(all_regimens):
     assert [r.given for r in rows_of(cycle1, "dexamethasone")] == [{1, 8, 15, 22}]
 
 
-def test_fields_the_regimen_objects_may_carry_later(all_regimens):
-    """pv:minDaysBetweenDoses and pv:inductionCycles, once regimens.py reads them, are drawn from the field."""
-
-    @dataclasses.dataclass(frozen=True)
-    class SpacedDosing(Dosing):
-        min_days_between_doses: int | None = None
-
-    @dataclasses.dataclass(frozen=True)
-    class InductionRegimen(Regimen):
-        induction_cycles: int | None = None
-
+def test_spacing_and_induction_come_from_the_data(all_regimens):
+    """pv:minDaysBetweenDoses draws a window of spaced doses; pv:inductionCycles heads the calendar."""
     regimen = all_regimens["KRd"]
     dexamethasone = regimen.components[-1]
     assert dexamethasone.agent == "dexamethasone"
     spaced = dataclasses.replace(dexamethasone, dosings=tuple(
-        SpacedDosing(**vars(d), min_days_between_doses=3) for d in dexamethasone.dosings))
-    text = render_text(InductionRegimen(**{**vars(regimen), "components": (*regimen.components[:-1], spaced)},
-                                        induction_cycles=8))
+        dataclasses.replace(d, min_days_between_doses=3) for d in dexamethasone.dosings))
+    text = render_text(dataclasses.replace(regimen, components=(*regimen.components[:-1], spaced), induction_cycles=8))
     assert "Induction: 8 cycles." in text.splitlines()[1]
     row = rows_of(parse_text(text)["Cycle 1"], "dexamethasone")[0]
     assert row.window == {1, 8, 15, 22} and not row.given and row.note == "doses at least 3 days apart"
     assert "Induction" not in render_text(regimen)
+    assert "Induction: 8 cycles." in render_text(all_regimens["D-KRd"]).splitlines()[1]
 
 
 # --- HTML ---------------------------------------------------------------------------------------------------------

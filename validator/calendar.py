@@ -66,11 +66,8 @@ class Row:
 
     @property
     def min_days_between_doses(self) -> int:
-        """pv:minDaysBetweenDoses where the dosing carries it, else from its label ("every 48 hours"); 1 if none."""
-        given = getattr(self.dosing, "min_days_between_doses", None)
-        if given is not None:
-            return int(given)
-        return 2 if "every 48 hours" in self.dosing.label.lower() else 1
+        """pv:minDaysBetweenDoses; 1 (daily at most) where the dosing has none."""
+        return self.dosing.min_days_between_doses or 1
 
     @property
     def every_other_day(self) -> bool:
@@ -90,12 +87,6 @@ class Row:
             return GIVEN
         low, high = (f"{v:g}" for v in (level.minimum, level.maximum))
         return low if low == high else f"{low}–{high}"
-
-
-def _induction(regimen: Regimen) -> int | None:
-    """pv:inductionCycles, where regimens.Regimen carries it (it does not yet)."""
-    cycles = getattr(regimen, "induction_cycles", None)
-    return int(cycles) if cycles else None
 
 
 def range_title(start: int, end: int | None) -> str:
@@ -176,7 +167,7 @@ def render_text(regimen: Regimen) -> str:
     lines = [
         *textwrap.wrap(f"{regimen.identifier}: {regimen.label}" if regimen.label else regimen.identifier, MAX_WIDTH),
         *textwrap.wrap(f"Setting: {regimen.setting or 'not given'}. Cycle length: {regimen.cycle_length} days."
-                       + (f" Induction: {_induction(regimen)} cycles." if _induction(regimen) else ""), MAX_WIDTH),
+                       + (f" Induction: {regimen.induction_cycles} cycles." if regimen.induction_cycles else ""), MAX_WIDTH),
         f"{GIVEN} given that day at the row's dose level{window}   {NOT_GIVEN} not given   "
         "[n] the row's source (listed at the end)",
         "Rows of one agent on the same day are alternatives (route, split first dose or renal band), not added up.",
@@ -308,7 +299,7 @@ def render_html(regimen: Regimen) -> str:
         f'<h1><span class="id">{e(regimen.identifier)}</span>{e(regimen.label)}</h1>',
         f'<p class="facts">Setting <b>{e(regimen.setting or "not given")}</b> · cycle length '
         f"<b>{regimen.cycle_length} days</b>"
-        + (f" · induction <b>{_induction(regimen)} cycles</b>" if _induction(regimen) else "")
+        + (f" · induction <b>{regimen.induction_cycles} cycles</b>" if regimen.induction_cycles else "")
         + f" · {len(all_grids)} cycle range{'s' if len(all_grids) != 1 else ''}</p>",
         '<div class="legend">',
     ]
