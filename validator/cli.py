@@ -19,7 +19,7 @@ from . import __version__
 from .documents import ORDER_SUFFIXES
 from .findings import FileResult
 from .knowledge import KnowledgeBaseError
-from .report import RENDERERS, summary_line
+from .reporting import RENDERERS, Report, summary_line
 from .rules import Severity
 
 STDIN = "-"
@@ -150,7 +150,7 @@ def check_template(templates: tuple[str, ...], output_format: str, regimen_dirs:
 
 
 def _report_and_exit(results: list[FileResult], output_format: str, fail_on: Severity) -> None:
-    click.echo(RENDERERS[output_format](results, fail_on), nl=False)
+    click.echo(RENDERERS[output_format](Report(results, fail_on)), nl=False)
     click.echo(summary_line(results, fail_on), err=True)
     for result in results:
         if result.tool_error:

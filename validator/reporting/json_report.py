@@ -1,0 +1,48 @@
+"""`--format json`: the versioned report of docs/report-format.md (schema: validator/schema/report-v1.json)."""
+
+from __future__ import annotations
+
+import json
+
+from ..findings import Finding, OrderResult
+from .model import Report, summary
+
+VERSION = 1
+
+
+def render(report: Report) -> str:
+    document = {
+        "version": VERSION,
+        "tool": {"name": "protovalidate", "version": report.tool_version},
+        "failOn": report.fail_on.value,
+        "summary": {**summary(report.results), "conforms": all(report.conforms(r) for r in report.results)},
+        "files": [{
+            "path": r.path,
+            "conforms": report.conforms(r),
+            "error": r.tool_error,
+            "results": [_result(f, None) for f in r.findings],
+            "orders": [{
+                "id": o.label, "regimen": o.regimen, "cycle": o.cycle,
+                "conforms": o.conforms(report.fail_on),
+                "results": [_result(f, o) for f in o.findings],
+            } for o in r.orders],
+        } for r in report.results],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _result(finding: Finding, order: OrderResult | None) -> dict:
+    return {
+        "rule": finding.rule_id,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "order": order.label if order else None,
+        "agent": finding.agent,
+        "cycle": finding.cycle if finding.cycle is not None else (order.cycle if order else None),
+        "day": finding.day,
+        "value": finding.value,
+        "line": finding.line,
+        "column": finding.column,
+        "source": None if finding.source is None else {
+            "id": finding.source.iri, "label": finding.source.label, "url": finding.source.url},
+    }

@@ -1,0 +1,74 @@
+"""What every renderer receives: the results of a run and what the rules are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import __version__
+from ..findings import FileResult, Finding, OrderResult
+from ..knowledge import Source
+from ..rules import Severity
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    rule_id: str
+    severity: Severity
+    description: str
+    source: Source | None = None
+    shape: str | None = None
+    """The SHACL shape's IRI, for rules that are shapes."""
+
+
+@dataclass
+class Report:
+    results: list[FileResult]
+    fail_on: Severity = Severity.ERROR
+    rules: dict[str, RuleInfo] = field(default_factory=dict)
+    tool_version: str = __version__
+
+    def findings(self):
+        """Every finding with its file and order (None for findings about the file as a whole)."""
+        for result in self.results:
+            for finding in result.findings:
+                yield result, None, finding
+            for order in result.orders:
+                for finding in order.findings:
+                    yield result, order, finding
+
+    def conforms(self, result: FileResult) -> bool:
+        return result.conforms(self.fail_on) and not result.tool_error
+
+
+def summary(results: list[FileResult]) -> dict[str, int]:
+    findings = [f for r in results for f in r.all_findings()]
+    return {
+        "files": len(results),
+        "orders": sum(len(r.orders) for r in results),
+        "errors": sum(f.severity is Severity.ERROR for f in findings),
+        "warnings": sum(f.severity is Severity.WARNING for f in findings),
+    }
+
+
+def summary_line(results: list[FileResult], fail_on: Severity) -> str:
+    counts = summary(results)
+    failing = sum(not r.conforms(fail_on) or bool(r.tool_error) for r in results)
+    tally = f"{_plural(counts['errors'], 'error')}, {_plural(counts['warnings'], 'warning')}"
+    return (f"protovalidate: {tally} in {failing} of {_plural(counts['files'], 'file')} failing "
+            f"(fail on {fail_on.value}); {_plural(counts['orders'], 'order')} checked")
+
+
+def order_title(order: OrderResult) -> str:
+    """`order urn:… (KRd, cycle 1)`: how every format names an order."""
+    what = ", ".join(x for x in (order.regimen, f"cycle {order.cycle}" if order.cycle else None) if x)
+    return f"order {order.label}" + (f" ({what})" if what else "")
+
+
+def source_text(finding: Finding) -> str:
+    if finding.source is None:
+        return ""
+    return finding.source.label + (f" <{finding.source.url}>" if finding.source.url else "")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
