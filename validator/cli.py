@@ -121,14 +121,14 @@ def check(paths: tuple[str, ...], output_format: str, fail_on: str, tolerance: f
 
         validator = Validator(KnowledgeBase.load(_regimen_dirs(regimen_dirs), tolerance_percent=tolerance))
         results = [_check(validator, name) for name in files]
+        rules = validator.rules()
     except KnowledgeBaseError as error:
         raise ToolError(str(error)) from error
     except Exception as error:  # a bug of ours: say so, and never as a verdict on the order
         traceback.print_exc(file=sys.stderr)
         raise ToolError(f"internal error: {error}") from error
     results += [FileResult(path, tool_error="no such file or directory") for path in missing]
-
-    _report_and_exit(results, output_format, fail_on_severity)
+    _report_and_exit(Report(results, fail_on_severity, rules), output_format)
 
 
 @main.command("check-template")
@@ -146,18 +146,18 @@ def check_template(templates: tuple[str, ...], output_format: str, regimen_dirs:
     except KnowledgeBaseError as error:
         raise ToolError(str(error)) from error
     results += [FileResult(path, tool_error="no such file or directory") for path in missing]
-    _report_and_exit(results, output_format, Severity.ERROR)
+    _report_and_exit(Report(results, Severity.ERROR, checker.rules()), output_format)
 
 
-def _report_and_exit(results: list[FileResult], output_format: str, fail_on: Severity) -> None:
-    click.echo(RENDERERS[output_format](Report(results, fail_on)), nl=False)
-    click.echo(summary_line(results, fail_on), err=True)
-    for result in results:
+def _report_and_exit(report: Report, output_format: str) -> None:
+    click.echo(RENDERERS[output_format](report), nl=False)
+    click.echo(summary_line(report.results, report.fail_on), err=True)
+    for result in report.results:
         if result.tool_error:
             click.echo(f"protovalidate: {result.path}: {result.tool_error}", err=True)
-    if any(r.tool_error for r in results):
+    if any(r.tool_error for r in report.results):
         sys.exit(2)
-    sys.exit(0 if all(r.conforms(fail_on) for r in results) else 1)
+    sys.exit(0 if all(r.conforms(report.fail_on) for r in report.results) else 1)
 
 
 def _regimen_dirs(given: tuple[str, ...]) -> tuple[Path, ...]:
@@ -216,15 +216,10 @@ def _knowledge_base(regimen_dirs: tuple[str, ...] = ()):
 
 
 def _list_rules() -> None:
-    from .jsonld import FORMAT_RULES
-    from .rules import Catalogue
+    from .validate import Validator
 
-    kb = _knowledge_base()
-    contract = kb.source("https://w3id.org/protovalidate/kb/source-order-contract")
-    rows = [(rule_id, "error", text, contract) for rule_id, text in FORMAT_RULES.items()]
-    rows += [(r.rule_id, r.severity.value, r.description, kb.source(r.source)) for r in Catalogue.from_shapes(kb.shapes).rules]
-    for rule_id, severity, text, source in sorted(rows):
-        click.echo(f"{rule_id}\t{severity}\t{text}\t{source.label if source else ''}")
+    for rule in Validator(_knowledge_base()).rules().values():
+        click.echo(f"{rule.rule_id}\t{rule.severity.value}\t{rule.description}\t{rule.source.label if rule.source else ''}")
 
 
 def _check(validator, name: str) -> FileResult:

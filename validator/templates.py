@@ -26,7 +26,9 @@ from .engine import OxigraphEngine
 from .findings import FileResult, Finding
 from .knowledge import KnowledgeBase, KnowledgeBaseError, regimen_identifiers
 from .reasoning import ReasonerUnavailable, is_consistent
+from .reporting.model import RuleInfo
 from .rules import Catalogue, Severity
+from .validate import rule_infos
 from .vocabulary import PV, SH
 
 # The template checks that are not shapes (the shapes: shapes/templates/).
@@ -53,6 +55,14 @@ class TemplateChecker:
         self.shipped = {e.name: e.read_text("utf-8")
                         for e in resources.files("chemo_protovalidate.ontology.regimens").iterdir()
                         if e.name.endswith(".ttl")}
+
+    def rules(self) -> dict[str, RuleInfo]:
+        """Every rule a template check applies."""
+        rule_book = self.base.source(RULE_BOOK)
+        rules = {rule_id: RuleInfo(rule_id, Severity.INFO if rule_id == "template-reasoner-skipped" else Severity.ERROR,
+                                   text, rule_book) for rule_id, text in TEMPLATE_RULES.items()}
+        rules.update(rule_infos(self.base, self.catalogue))
+        return dict(sorted(rules.items()))
 
     def _use_base(self, base: KnowledgeBase) -> None:
         self.base = base

@@ -10,7 +10,9 @@ from .documents import read_document
 from .engine import Engine, OxigraphEngine
 from .findings import FileResult, Finding, OrderResult
 from .knowledge import KnowledgeBase
-from .rules import Catalogue
+from .jsonld import FORMAT_RULES
+from .reporting.model import RuleInfo
+from .rules import Catalogue, Severity
 from .vocabulary import PV
 
 CONTRACT_SOURCE = "https://w3id.org/protovalidate/kb/source-order-contract"
@@ -24,6 +26,13 @@ class Validator:
         self.kb = kb or KnowledgeBase.load(tolerance_percent=tolerance_percent)
         self.catalogue = Catalogue.from_shapes(self.kb.shapes)
         self.engine: Engine = engine(self.kb, self.catalogue)
+
+    def rules(self) -> dict[str, RuleInfo]:
+        """Every rule an order check applies: the readers' and the shapes'."""
+        contract = self.kb.source(CONTRACT_SOURCE)
+        rules = {rule_id: RuleInfo(rule_id, Severity.ERROR, text, contract) for rule_id, text in FORMAT_RULES.items()}
+        rules.update(rule_infos(self.kb, self.catalogue))
+        return dict(sorted(rules.items()))
 
     def check(self, name: str, data: bytes) -> FileResult:
         document = read_document(name, data, self.kb.context)
@@ -44,6 +53,11 @@ class Validator:
                 findings=findings))
         result.findings.sort(key=_reading_order)
         return result
+
+
+def rule_infos(kb: KnowledgeBase, catalogue: Catalogue) -> dict[str, RuleInfo]:
+    return {r.rule_id: RuleInfo(r.rule_id, r.severity, r.description, kb.source(r.source), r.iri)
+            for r in catalogue.rules}
 
 
 def _reading_order(finding: Finding):
