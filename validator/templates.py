@@ -106,7 +106,7 @@ class TemplateChecker:
         for finding in self.engine.check(reviewed):
             result.findings.append(replace(finding, **_position(_line_of(text, template, URIRef(finding.focus or "")))))
 
-        self._check_shapes(result, template)
+        self._check_shapes(result, template, text)
         self._check_consistency(result, template)
         if not clashes:
             self._check_examples(result, path, template, shipped)
@@ -118,7 +118,7 @@ class TemplateChecker:
         text = self.shipped.get(path.name)
         return text is not None and isomorphic(Graph().parse(data=text, format="turtle"), template)
 
-    def _check_shapes(self, result: FileResult, template: Graph) -> None:
+    def _check_shapes(self, result: FileResult, template: Graph, text: str) -> None:
         if not any(template.triples((None, RDF.type, kind)) for kind in (SH.NodeShape, SH.PropertyShape)):
             return
         import pyshacl  # only templates that bring shapes need it
@@ -126,10 +126,17 @@ class TemplateChecker:
         shacl_shacl = Graph().parse(data=(resources.files("pyshacl") / "assets" / "shacl-shacl.ttl").read_text("utf-8"),
                                     format="turtle")
         conforms, report, _ = pyshacl.validate(template, shacl_graph=shacl_shacl, inference="none")
-        if not conforms:
-            for node in report.subjects(RDF.type, SH.ValidationResult):
-                focus, message = report.value(node, SH.focusNode), report.value(node, SH.resultMessage)
-                self._with(result, "template-invalid-shapes", f"shape {focus}: {message}")
+        if conforms:
+            return
+        for node in report.subjects(RDF.type, SH.ValidationResult):
+            focus, message = report.value(node, SH.focusNode), report.value(node, SH.resultMessage)
+            # A property shape is usually a blank node: name the shape that holds it, and its path.
+            shape = template.value(predicate=SH.property, object=focus) or focus
+            path = template.value(focus, SH.path)
+            where = _local(shape) + (f", property {_local(path)}" if path is not None else "")
+            self._with(result, "template-invalid-shapes",
+                       f"shape {where}: {_local(report.value(node, SH.resultPath))} {message}",
+                       _line_of(text, template, shape))
 
     def _check_consistency(self, result: FileResult, template: Graph) -> None:
         combined = Graph()
@@ -174,6 +181,10 @@ class TemplateChecker:
         result.findings.append(Finding(rule_id=rule, severity=severity, message=message,
                                        source=self.base.source(RULE_BOOK), **_position(position)))
         return result
+
+
+def _local(node) -> str:
+    return re.sub(r"^.*[/#]", "", str(node)) if node is not None else ""
 
 
 def _regimen_node(template: Graph, identifier: str):
