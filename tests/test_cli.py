@@ -119,3 +119,15 @@ def test_regimens_lists_the_knowledge_base():
 def test_the_order_command_is_the_default():
     """The contract's `protovalidate FILE` and the explicit `protovalidate check FILE` are one command."""
     assert run("check", str(INVALID)).stdout == run(str(INVALID)).stdout
+
+
+def test_site_regimen_directories_come_from_pyproject(tmp_path):
+    """[tool.protovalidate] regimens, found by walking up from the working directory."""
+    (tmp_path / "pyproject.toml").write_text('[tool.protovalidate]\nregimens = ["site"]\n', "utf-8")
+    (tmp_path / "site").mkdir()
+    template = (ROOT / "examples" / "templates" / "valid" / "Test-Weekly-Kd.ttl").read_text("utf-8")
+    (tmp_path / "site" / "Test-Weekly-Kd.ttl").write_text(template, "utf-8")
+    (tmp_path / "deeper").mkdir()
+    listed = run("regimens", cwd=tmp_path / "deeper")
+    assert listed.returncode == 0 and "Test-Weekly-Kd\t" in listed.stdout.decode()
+    assert "Test-Weekly-Kd\t" not in run("regimens").stdout.decode()
