@@ -8,16 +8,20 @@ an internal error). A file that fails never hides the verdicts of the others.
 
 from __future__ import annotations
 
+import glob
+import os
 import sys
-import tomllib
+import tempfile
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from . import __version__
 from .documents import ORDER_SUFFIXES
-from .findings import FileResult
+from .config import ConfigError, Settings, load_settings
+from .findings import FileResult, apply_severity_overrides
 from .knowledge import KnowledgeBaseError
 from .reporting import RENDERERS, Report, summary_line
 from .rules import Severity
@@ -41,16 +45,24 @@ def forbid_network() -> None:
     sys.addaudithook(hook)
 
 
-def expand(paths: tuple[str, ...], suffixes=ORDER_SUFFIXES) -> tuple[list[str], list[str]]:
-    """Files to check, in a stable order, and the paths that do not exist."""
+def expand(paths: tuple[str, ...], suffixes=ORDER_SUFFIXES, excluded=lambda path: False) -> tuple[list[str], list[str]]:
+    """Files to check, in a stable order, and the paths that do not exist.
+
+    A directory gives the files under it with one of ``suffixes``, less the
+    excluded ones; a pattern with glob characters that names no file itself
+    is expanded (for shells and CI files that pass it quoted).
+    """
     files, missing = [], []
     for path in paths:
         if path == STDIN:
             files.append(STDIN)
         elif Path(path).is_dir():
-            files += sorted(str(p) for p in Path(path).rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+            files += sorted(str(p) for p in Path(path).rglob("*")
+                            if p.is_file() and p.suffix.lower() in suffixes and not excluded(p))
         elif Path(path).exists():
             files.append(path)
+        elif glob.has_magic(path) and (matches := sorted(glob.glob(path, recursive=True))):
+            files += [m for m in matches if Path(m).is_file() and not excluded(Path(m))]
         else:
             missing.append(path)
     return files, missing
@@ -88,69 +100,105 @@ REGIMENS_OPTION = click.option(
     "--regimens", "regimen_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
     help="A directory of the site's own regimen templates (*.ttl), loaded beside the shipped ones; repeatable. "
          "Also [tool.protovalidate] regimens = [...] in pyproject.toml.")
-FORMAT_OPTION = click.option(
-    "--format", "output_format", type=click.Choice(sorted(RENDERERS)), default="text", show_default=True,
-    help="Report format on standard output (json: docs/report-format.md).")
+
+
+def _report_options(command):
+    """--format, --output, --report, --color: shared by the commands that report findings."""
+    for option in reversed([
+        click.option("--format", "output_format", type=click.Choice(sorted(RENDERERS)), default=None,
+                     help="Report format [default: text]: text, json (docs/report-format.md), sarif, github, junit, "
+                          "shacl, html."),
+        click.option("--output", "-o", "output", type=click.Path(dir_okay=False), default=None,
+                     help="Write the report to this file instead of standard output."),
+        click.option("--report", "extra_reports", multiple=True, metavar="FORMAT:PATH",
+                     help="Also write a report in FORMAT to PATH (repeatable), e.g. sarif:results.sarif. "
+                          "Written even when the run fails."),
+        click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+                     help="Colour in the text report; auto honours NO_COLOR and FORCE_COLOR."),
+    ]):
+        command = option(command)
+    return command
 
 
 @main.command()
-@click.argument("paths", nargs=-1, metavar="FILE|DIR|-...")
-@FORMAT_OPTION
-@click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True,
-              help="The lowest severity that makes the exit status 1.")
+@click.argument("paths", nargs=-1, metavar="FILE|DIR|GLOB|-...")
+@_report_options
+@click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
+              help="The lowest severity that makes the exit status 1 [default: error].")
 @click.option("--tolerance", type=click.FloatRange(0, 50), default=None, metavar="PCT",
               help="Dose tolerance in percent around the computed amount [default: 5, the knowledge base's].")
 @REGIMENS_OPTION
+@click.option("--stdin-filename", default=None, metavar="NAME",
+              help="The name standard input (-) is reported under; its suffix picks the syntax.")
 @click.option("--list-rules", is_flag=True, help="List every rule (id, severity, source) and exit.")
-def check(paths: tuple[str, ...], output_format: str, fail_on: str, tolerance: float | None,
-          regimen_dirs: tuple[str, ...], list_rules: bool) -> None:
+def check(paths: tuple[str, ...], output_format: str | None, output: str | None, extra_reports: tuple[str, ...],
+          color: str, fail_on: str | None, tolerance: float | None, regimen_dirs: tuple[str, ...],
+          stdin_filename: str | None, list_rules: bool) -> None:
     """Check chemotherapy orders (JSON-LD, Turtle, N-Triples, RDF/XML) against their regimen protocols.
 
-    A directory means the order files under it; - reads standard input.
+    A directory means the order files under it; a quoted glob ("orders/**/*.jsonld") is expanded; - reads
+    standard input. Settings come from [tool.protovalidate] in the nearest pyproject.toml; options win.
     """
+    settings = _settings()
     if list_rules:
         _list_rules()
         return
     if not paths:
         raise click.UsageError("give at least one FILE, DIR or - (standard input)")
-    fail_on_severity = Severity(fail_on)
-    files, missing = expand(paths)
+    fail_on_severity = Severity(fail_on or settings.fail_on or "error")
+    files, missing = expand(paths, excluded=settings.excluded)
     try:
         from .knowledge import KnowledgeBase
         from .validate import Validator  # after the guard: nothing below may reach the network
 
-        validator = Validator(KnowledgeBase.load(_regimen_dirs(regimen_dirs), tolerance_percent=tolerance))
-        results = [_check(validator, name) for name in files]
+        kb = KnowledgeBase.load(_regimen_dirs(regimen_dirs, settings),
+                                tolerance_percent=tolerance if tolerance is not None else settings.tolerance)
+        validator = Validator(kb)
+        results = [_check(validator, name, stdin_filename) for name in files]
         rules = validator.rules()
     except KnowledgeBaseError as error:
         raise ToolError(str(error)) from error
     except Exception as error:  # a bug of ours: say so, and never as a verdict on the order
         traceback.print_exc(file=sys.stderr)
         raise ToolError(f"internal error: {error}") from error
+    results = [apply_severity_overrides(r, settings.rules) for r in results]
     results += [FileResult(path, tool_error="no such file or directory") for path in missing]
-    _report_and_exit(Report(results, fail_on_severity, rules), output_format)
+    for rule_id, level in sorted(settings.rules.items()):
+        click.echo(f"protovalidate: rule {rule_id} reported as {level} ({settings.origin})", err=True)
+    report = Report(results, fail_on_severity, rules, color=_use_color(color))
+    _report_and_exit(report, output_format or settings.format or "text", output, extra_reports)
 
 
 @main.command("check-template")
 @click.argument("templates", nargs=-1, required=True, metavar="TEMPLATE.ttl...")
-@FORMAT_OPTION
+@_report_options
 @REGIMENS_OPTION
-def check_template(templates: tuple[str, ...], output_format: str, regimen_dirs: tuple[str, ...]) -> None:
+def check_template(templates: tuple[str, ...], output_format: str | None, output: str | None,
+                   extra_reports: tuple[str, ...], color: str, regimen_dirs: tuple[str, ...]) -> None:
     """Check regimen templates before they go live: completeness, schedule, sources, OWL consistency, examples."""
+    settings = _settings()
     files, missing = expand(templates, suffixes={".ttl"})
     try:
         from .templates import TemplateChecker
 
-        checker = TemplateChecker(_regimen_dirs(regimen_dirs))
+        checker = TemplateChecker(_regimen_dirs(regimen_dirs, settings))
         results = [checker.check(Path(name)) for name in files]
     except KnowledgeBaseError as error:
         raise ToolError(str(error)) from error
     results += [FileResult(path, tool_error="no such file or directory") for path in missing]
-    _report_and_exit(Report(results, Severity.ERROR, checker.rules()), output_format)
+    report = Report(results, Severity.ERROR, checker.rules(), color=_use_color(color))
+    _report_and_exit(report, output_format or "text", output, extra_reports)
 
 
-def _report_and_exit(report: Report, output_format: str) -> None:
-    click.echo(RENDERERS[output_format](report), nl=False)
+def _report_and_exit(report: Report, output_format: str, output: str | None, extra_reports: tuple[str, ...]) -> None:
+    """Writes every report asked for (files even when the run fails), the summary, and exits 0, 1 or 2."""
+    targets = [(output_format, output)] + [_report_target(spec) for spec in extra_reports]
+    for format_name, path in targets:
+        rendered = RENDERERS[format_name](replace(report, color=report.color and path is None))
+        if path is None:
+            click.echo(rendered, nl=False, color=report.color)  # click strips colour off a terminal otherwise
+        else:
+            write_atomically(Path(path), rendered)
     click.echo(summary_line(report.results, report.fail_on), err=True)
     for result in report.results:
         if result.tool_error:
@@ -160,19 +208,51 @@ def _report_and_exit(report: Report, output_format: str) -> None:
     sys.exit(0 if all(r.conforms(report.fail_on) for r in report.results) else 1)
 
 
-def _regimen_dirs(given: tuple[str, ...]) -> tuple[Path, ...]:
+def write_atomically(path: Path, text: str) -> None:
+    """Whole or not at all: a reader never sees half a report, even if the run is interrupted."""
+    try:
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent or ".", prefix=f".{path.name}.",
+                                         delete=False) as handle:
+            handle.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(handle.name, 0o666 & ~umask)  # a temporary file is private; the report is not
+        os.replace(handle.name, path)
+    except OSError as error:
+        raise ToolError(f"cannot write {path}: {error.strerror or error}") from error
+
+
+def _report_target(spec: str) -> tuple[str, str]:
+    format_name, _, path = spec.partition(":")
+    if format_name not in RENDERERS or not path:
+        raise click.BadParameter(f"{spec!r}: give FORMAT:PATH with FORMAT one of {', '.join(sorted(RENDERERS))}",
+                                 param_hint="--report")
+    return format_name, path
+
+
+def _use_color(choice: str) -> bool:
+    """--color; for auto, NO_COLOR (set and not empty) turns colour off, FORCE_COLOR on, else a terminal decides."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        raise ToolError(str(error)) from error
+
+
+def _regimen_dirs(given: tuple[str, ...], settings: Settings | None = None) -> tuple[Path, ...]:
     """The --regimens directories, else those of [tool.protovalidate] in the nearest pyproject.toml."""
     if given:
         return tuple(Path(d) for d in given)
-    for folder in (Path.cwd(), *Path.cwd().parents):
-        config = folder / "pyproject.toml"
-        if config.is_file():
-            try:
-                settings = tomllib.loads(config.read_text("utf-8")).get("tool", {}).get("protovalidate", {})
-            except tomllib.TOMLDecodeError as error:
-                raise ToolError(f"{config}: {error}") from error
-            return tuple(folder / d for d in settings.get("regimens", []))
-    return ()
+    return (settings or _settings()).regimens
 
 
 @main.command("regimens")
@@ -222,9 +302,9 @@ def _list_rules() -> None:
         click.echo(f"{rule.rule_id}\t{rule.severity.value}\t{rule.description}\t{rule.source.label if rule.source else ''}")
 
 
-def _check(validator, name: str) -> FileResult:
+def _check(validator, name: str, stdin_filename: str | None = None) -> FileResult:
     try:
         data = sys.stdin.buffer.read() if name == STDIN else Path(name).read_bytes()
     except OSError as error:
         return FileResult(name, tool_error=f"cannot read: {error.strerror or error}")
-    return validator.check("<stdin>" if name == STDIN else name, data)
+    return validator.check((stdin_filename or "<stdin>") if name == STDIN else name, data)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .knowledge import Source
 from .rules import Severity
@@ -25,6 +25,18 @@ class Finding:
     key: str | None = None
 
 
+@dataclass(frozen=True)
+class Administration:
+    """What an order administers, as a report shows it (not what the rules read: they read the graph)."""
+
+    agent: str
+    route: str | None
+    days: tuple[int, ...]
+    dose_level: str | None
+    dose: str | None
+    line: int | None = None
+
+
 @dataclass
 class OrderResult:
     label: str
@@ -32,6 +44,7 @@ class OrderResult:
     regimen: str | None = None
     cycle: int | None = None
     findings: list[Finding] = field(default_factory=list)
+    administrations: list[Administration] = field(default_factory=list)
 
     def conforms(self, fail_on: Severity) -> bool:
         return not any(f.severity.rank >= fail_on.rank for f in self.findings)
@@ -51,3 +64,16 @@ class FileResult:
 
     def conforms(self, fail_on: Severity) -> bool:
         return not any(f.severity.rank >= fail_on.rank for f in self.all_findings())
+
+
+def apply_severity_overrides(result: FileResult, levels: dict[str, str]) -> FileResult:
+    """A site's per-rule levels (error, warning, info, or off to drop the rule)."""
+    if not levels:
+        return result
+
+    def adjusted(findings: list[Finding]) -> list[Finding]:
+        return [f if f.rule_id not in levels else replace(f, severity=Severity(levels[f.rule_id]))
+                for f in findings if levels.get(f.rule_id) != "off"]
+
+    return replace(result, findings=adjusted(result.findings),
+                   orders=[replace(o, findings=adjusted(o.findings)) for o in result.orders])

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rdflib import Literal
+from rdflib import BNode, Literal
 
-from .documents import read_document
+from .documents import OrderInput, read_document
 from .engine import Engine, OxigraphEngine
-from .findings import FileResult, Finding, OrderResult
+from .findings import Administration, FileResult, Finding, OrderResult
 from .knowledge import KnowledgeBase
 from .jsonld import FORMAT_RULES
 from .reporting.model import RuleInfo
@@ -50,7 +50,8 @@ class Validator:
                 label=order.label,
                 regimen=_text(order.graph.value(order.root, PV.regimen)),
                 cycle=_whole(order.graph.value(order.root, PV.cycle)),
-                findings=findings))
+                findings=findings,
+                administrations=_administrations(order)))
         result.findings.sort(key=_reading_order)
         return result
 
@@ -58,6 +59,32 @@ class Validator:
 def rule_infos(kb: KnowledgeBase, catalogue: Catalogue) -> dict[str, RuleInfo]:
     return {r.rule_id: RuleInfo(r.rule_id, r.severity, r.description, kb.source(r.source), r.iri)
             for r in catalogue.rules}
+
+
+def _administrations(order: OrderInput) -> list[Administration]:
+    graph = order.graph
+    shown = []
+    for node in graph.objects(order.root, PV.administration):
+        days = sorted(d for d in (_whole(day) for day in graph.objects(node, PV.day)) if d is not None)
+        position = order.locate(Finding(rule_id="", severity=Severity.INFO, message="", focus=_node_id(node)))
+        shown.append(Administration(
+            agent=_text(graph.value(node, PV.agent)) or "?", route=_text(graph.value(node, PV.route)),
+            days=tuple(days), dose_level=_quantity(graph, graph.value(node, PV.doseLevel)),
+            dose=_quantity(graph, graph.value(node, PV.dose)), line=position[0] if position else None))
+    return sorted(shown, key=lambda a: (a.line or 0, a.agent, a.days))
+
+
+def _quantity(graph, node) -> str | None:
+    if node is None:
+        return None
+    value, unit = graph.value(node, PV.value), graph.value(node, PV.unit)
+    number = value.toPython() if isinstance(value, Literal) else value
+    shown = f"{number:g}" if isinstance(number, (int, float)) else str(number)
+    return f"{shown} {unit}" if unit is not None else shown
+
+
+def _node_id(node) -> str:
+    return f"_:{node}" if isinstance(node, BNode) else str(node)
 
 
 def _reading_order(finding: Finding):

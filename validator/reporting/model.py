@@ -25,6 +25,8 @@ class Report:
     results: list[FileResult]
     fail_on: Severity = Severity.ERROR
     rules: dict[str, RuleInfo] = field(default_factory=dict)
+    color: bool = False
+    """ANSI colour in formats meant for a terminal (text)."""
     tool_version: str = __version__
 
     def findings(self):

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from ..rules import Severity
 from .model import Report, order_title, source_text
+
+# Only the place and the severity word are coloured: the rest must read the same without colour.
+_BOLD, _RESET = "\x1b[1m", "\x1b[0m"
+_SEVERITY_COLOUR = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.INFO: "\x1b[36m"}
 
 
 def render(report: Report) -> str:
+    paint = (lambda text, code: f"{code}{text}{_RESET}") if report.color else (lambda text, code: text)
     lines = []
     for result in report.results:
         if result.tool_error:
-            lines.append(f"{result.path}: tool error: {result.tool_error}")
+            lines.append(f"{paint(result.path, _BOLD)}: tool error: {result.tool_error}")
     for result, order, finding in report.findings():
         place = result.path + "".join(f":{n}" for n in (finding.line, finding.column) if n)
         subject = f"{order_title(order)}: " if order is not None else ""
         source = f" [source: {source_text(finding)}]" if finding.source is not None else ""
-        lines.append(f"{place}: {finding.severity.value}[{finding.rule_id}] {subject}{finding.message}{source}")
+        severity = paint(finding.severity.value, _SEVERITY_COLOUR[finding.severity])
+        lines.append(f"{paint(place, _BOLD)}: {severity}[{finding.rule_id}] {subject}{finding.message}{source}")
     return "".join(line + "\n" for line in lines)

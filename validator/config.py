@@ -1,0 +1,75 @@
+"""Settings from `[tool.protovalidate]` in the nearest pyproject.toml.
+
+Found by walking up from the working directory, as ruff and other linters
+do; paths in it are relative to that file. Command-line options win over it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SEVERITIES = ("error", "warning", "info", "off")
+KEYS = {"tolerance", "fail-on", "format", "regimens", "exclude", "rules"}
+
+
+class ConfigError(Exception):
+    """The configuration is unreadable or says something the tool does not understand."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    origin: Path | None = None
+    tolerance: float | None = None
+    fail_on: str | None = None
+    format: str | None = None
+    regimens: tuple[Path, ...] = ()
+    exclude: tuple[str, ...] = ()
+    """Glob patterns, relative to the configuration's folder, of files a directory argument skips."""
+    rules: dict[str, str] = field(default_factory=dict)
+    """Rule id → severity it is reported at: error, warning, info, or off."""
+
+    def excluded(self, path: Path) -> bool:
+        if self.origin is None or not self.exclude:
+            return False
+        try:
+            relative = path.resolve().relative_to(self.origin.parent.resolve())
+        except ValueError:
+            return False
+        return any(relative.match(pattern) or relative.as_posix().startswith(pattern.rstrip("*/") + "/")
+                   for pattern in self.exclude)
+
+
+def load_settings(start: Path | None = None) -> Settings:
+    for folder in ((start or Path.cwd()).resolve(), *(start or Path.cwd()).resolve().parents):
+        config = folder / "pyproject.toml"
+        if not config.is_file():
+            continue
+        try:
+            table = tomllib.loads(config.read_text("utf-8")).get("tool", {}).get("protovalidate")
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{config}: {error}") from error
+        if table is None:
+            continue
+        return _settings(config, table)
+    return Settings()
+
+
+def _settings(config: Path, table: dict) -> Settings:
+    unknown = sorted(set(table) - KEYS)
+    if unknown:
+        raise ConfigError(f"{config}: [tool.protovalidate] has no setting {', '.join(unknown)} "
+                          f"(known: {', '.join(sorted(KEYS))})")
+    rules = table.get("rules", {})
+    if not isinstance(rules, dict) or any(v not in SEVERITIES for v in rules.values()):
+        raise ConfigError(f"{config}: [tool.protovalidate.rules] maps rule ids to one of {', '.join(SEVERITIES)}")
+    if table.get("fail-on") not in (None, "error", "warning"):
+        raise ConfigError(f"{config}: fail-on is error or warning")
+    tolerance = table.get("tolerance")
+    if tolerance is not None and (not isinstance(tolerance, (int, float)) or not 0 <= tolerance <= 50):
+        raise ConfigError(f"{config}: tolerance is a percentage from 0 to 50")
+    return Settings(
+        origin=config, tolerance=tolerance, fail_on=table.get("fail-on"), format=table.get("format"),
+        regimens=tuple(config.parent / d for d in table.get("regimens", [])),
+        exclude=tuple(table.get("exclude", [])), rules=dict(rules))
