@@ -11,19 +11,18 @@ from __future__ import annotations
 import dataclasses
 import re
 import shutil
-import struct
 import subprocess
 import sys
-import zlib
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from browser import look_at, png_pixels
 from chemo_protovalidate.calendar import GIVEN, MAX_WIDTH, NOT_GIVEN, WINDOW, render_html, render_text
 from chemo_protovalidate.knowledge import KnowledgeBase
-from chemo_protovalidate.regimens import Dosing, Regimen, regimens
+from chemo_protovalidate.regimens import regimens
 
 COMMAND = shutil.which("protovalidate", path=str(Path(sys.executable).parent)) or "protovalidate"
 RULE_BOOK_REGIMENS = ["D-KRd", "KRd", "Isa-KRd", "KdD", "Kd-weekly-70", "Kd-weekly-56", "Kd-twice-weekly-56", "KCyD"]
@@ -383,63 +382,13 @@ def test_show_an_unknown_regimen_exits_2(tmp_path):
 # --- in a browser -------------------------------------------------------------------------------------------------
 
 
-def _chromium() -> str | None:
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
-
-
-def _png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
-    """Width, height and the unfiltered rows of an 8-bit RGB or RGBA PNG (stdlib only)."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    position, idat, header = 8, b"", None
-    while position < len(data):
-        length, kind = struct.unpack(">I4s", data[position:position + 8])
-        body = data[position + 8:position + 8 + length]
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        position += 12 + length
-    width, height, depth, colour_type, _, _, interlace = header
-    assert depth == 8 and colour_type in (2, 6) and interlace == 0, header
-    step = 3 if colour_type == 2 else 4
-    raw, stride, rows, previous = zlib.decompress(idat), width * step, [], bytes(width * step)
-    for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-        for i in range(stride):
-            left = line[i - step] if i >= step else 0
-            up, up_left = previous[i], previous[i - step] if i >= step else 0
-            if kind == 1:
-                line[i] = (line[i] + left) & 0xFF
-            elif kind == 2:
-                line[i] = (line[i] + up) & 0xFF
-            elif kind == 3:
-                line[i] = (line[i] + (left + up) // 2) & 0xFF
-            elif kind == 4:
-                p = left + up - up_left
-                pa, pb, pc = abs(p - left), abs(p - up), abs(p - up_left)
-                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else up_left)) & 0xFF
-        rows.append(bytes(line))
-        previous = line
-    return width, height, [bytes(b for j in range(0, stride, step) for b in row[j:j + 3]) for row in rows]
-
-
 def test_the_page_in_headless_chromium(all_regimens, tmp_path):
-    chromium = _chromium()
-    if chromium is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium); the page was checked without a browser")
     page = tmp_path / "kdd.html"
     page.write_text(render_html(all_regimens["KdD"]), "utf-8")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-    screenshot = tmp_path / "cal.png"
-    done = subprocess.run([chromium, *flags, f"--user-data-dir={tmp_path / 'profile-shot'}",
-                           f"--screenshot={screenshot}", "--window-size=1400,900", page.as_uri()],
-                          capture_output=True, timeout=120)
-    assert screenshot.exists(), done.stderr.decode(errors="replace")[-2000:]
-    png = screenshot.read_bytes()
+    png, dom = look_at(page, 1400, 900)
     assert len(png) > 10_000
 
-    width, height, rows = _png_pixels(png)
+    width, height, rows = png_pixels(png)
     assert (width, height) == (1400, 900)
     sampled = Counter(row[i:i + 3] for row in rows[::3] for i in range(0, len(row), 9))  # every 3rd pixel and row
     assert len(sampled) > 50, "the screenshot is (nearly) one colour"
@@ -447,10 +396,6 @@ def test_the_page_in_headless_chromium(all_regimens, tmp_path):
     for agent, fill in (("carfilzomib", "dbeafe"), ("daratumumab", "ede9fe"), ("dexamethasone", "fef3c7")):
         assert sampled[bytes.fromhex(fill)] > 200, f"the {agent} day cells were not drawn in #{fill}"
 
-    dumped = subprocess.run([chromium, *flags, f"--user-data-dir={tmp_path / 'profile-dom'}", "--dump-dom",
-                             page.as_uri()], capture_output=True, timeout=120)
-    assert dumped.returncode == 0, dumped.stderr.decode(errors="replace")[-2000:]
-    dom = dumped.stdout.decode("utf-8")
     browser_page = Page(dom)
     assert [t["label"] for t in browser_page.tables] == ["Cycle 1", "Cycle 2", "Cycles 3-6", "Cycle 7 on"]
     for table in browser_page.tables:

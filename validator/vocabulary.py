@@ -4,6 +4,7 @@ from rdflib import Namespace
 
 PV = Namespace("https://w3id.org/protovalidate/ontology#")
 PVS = Namespace("https://w3id.org/protovalidate/shapes#")
+PVR = Namespace("https://w3id.org/protovalidate/report#")  # where a finding was found, in --format shacl
 SH = Namespace("http://www.w3.org/ns/shacl#")
 DCT = Namespace("http://purl.org/dc/terms/")
 

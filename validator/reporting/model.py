@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 from .. import __version__
 from ..findings import FileResult, Finding, OrderResult
@@ -70,6 +72,32 @@ def source_text(finding: Finding) -> str:
     if finding.source is None:
         return ""
     return finding.source.label + (f" <{finding.source.url}>" if finding.source.url else "")
+
+
+def described(order: OrderResult | None, finding: Finding) -> str:
+    """The message with its order before it and its source after it: what every line-oriented format says."""
+    subject = f"{order_title(order)}: " if order is not None else ""
+    source = f" [source: {source_text(finding)}]" if finding.source is not None else ""
+    return subject + finding.message + source
+
+
+def place(path: str, finding: Finding) -> str:
+    """`path:line:column`, as far as the finding knows them."""
+    return path + "".join(f":{n}" for n in (finding.line, finding.column) if n)
+
+
+def finding_line(path: str, order: OrderResult | None, finding: Finding) -> str:
+    """The text format's line for one finding."""
+    return f"{place(path, finding)}: {finding.severity.value}[{finding.rule_id}] {described(order, finding)}"
+
+
+def repo_path(path: str) -> str:
+    """The path relative to the working directory when it lies inside it (POSIX separators), else as given."""
+    absolute = os.path.abspath(path)
+    try:
+        return PurePath(absolute).relative_to(os.getcwd()).as_posix()
+    except ValueError:
+        return PurePath(path).as_posix()
 
 
 def _plural(n: int, word: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..rules import Severity
-from .model import Report, order_title, source_text
+from .model import Report, described, place
 
 # Only the place and the severity word are coloured: the rest must read the same without colour.
 _BOLD, _RESET = "\x1b[1m", "\x1b[0m"
@@ -17,9 +17,7 @@ def render(report: Report) -> str:
         if result.tool_error:
             lines.append(f"{paint(result.path, _BOLD)}: tool error: {result.tool_error}")
     for result, order, finding in report.findings():
-        place = result.path + "".join(f":{n}" for n in (finding.line, finding.column) if n)
-        subject = f"{order_title(order)}: " if order is not None else ""
-        source = f" [source: {source_text(finding)}]" if finding.source is not None else ""
         severity = paint(finding.severity.value, _SEVERITY_COLOUR[finding.severity])
-        lines.append(f"{paint(place, _BOLD)}: {severity}[{finding.rule_id}] {subject}{finding.message}{source}")
+        lines.append(f"{paint(place(result.path, finding), _BOLD)}: {severity}[{finding.rule_id}] "
+                     f"{described(order, finding)}")
     return "".join(line + "\n" for line in lines)
