@@ -45,3 +45,10 @@ def test_every_finding_names_its_source(validator):
     for order in INVALID:
         for finding in check_file(validator, order).all_findings():
             assert finding.source is not None and finding.source.label, (order.name, finding.rule_id)
+
+
+def test_every_finding_on_a_json_ld_order_has_its_line_and_column(validator):
+    """Text, json, sarif and github all place a finding by these: none may be missing."""
+    unplaced = [(order.name, f.rule_id) for order in INVALID if order.suffix == ".jsonld"
+                for f in check_file(validator, order).all_findings() if not (f.line and f.column)]
+    assert unplaced == []
