@@ -20,8 +20,9 @@ import click
 
 from . import __version__
 from .documents import ORDER_SUFFIXES
-from .config import ConfigError, Settings, load_settings
+from .config import MAX_ADMINISTRATIONS, MAX_BYTES, ConfigError, Settings, load_settings
 from .findings import FileResult, apply_severity_overrides
+from .jsonld import format_finding
 from .knowledge import KnowledgeBaseError
 from .reporting import RENDERERS, Report, summary_line
 from .rules import Severity
@@ -130,10 +131,14 @@ def _report_options(command):
 @REGIMENS_OPTION
 @click.option("--stdin-filename", default=None, metavar="NAME",
               help="The name standard input (-) is reported under; its suffix picks the syntax.")
+@click.option("--max-bytes", type=click.IntRange(1), default=MAX_BYTES, show_default=True,
+              help="A larger order file is a finding, not read (SECURITY.md).")
+@click.option("--max-administrations", type=click.IntRange(1), default=MAX_ADMINISTRATIONS, show_default=True,
+              help="An order with more administrations is a finding, not checked (SECURITY.md).")
 @click.option("--list-rules", is_flag=True, help="List every rule (id, severity, source) and exit.")
 def check(paths: tuple[str, ...], output_format: str | None, output: str | None, extra_reports: tuple[str, ...],
           color: str, fail_on: str | None, tolerance: float | None, regimen_dirs: tuple[str, ...],
-          stdin_filename: str | None, list_rules: bool) -> None:
+          stdin_filename: str | None, max_bytes: int, max_administrations: int, list_rules: bool) -> None:
     """Check chemotherapy orders (JSON-LD, Turtle, N-Triples, RDF/XML) against their regimen protocols.
 
     A directory means the order files under it; a quoted glob ("orders/**/*.jsonld") is expanded; - reads
@@ -153,8 +158,8 @@ def check(paths: tuple[str, ...], output_format: str | None, output: str | None,
 
         kb = KnowledgeBase.load(_regimen_dirs(regimen_dirs, settings),
                                 tolerance_percent=tolerance if tolerance is not None else settings.tolerance)
-        validator = Validator(kb)
-        results = [_check(validator, name, stdin_filename) for name in files]
+        validator = Validator(kb, max_administrations=max_administrations)
+        results = [_check(validator, name, stdin_filename, max_bytes) for name in files]
         rules = validator.rules()
     except KnowledgeBaseError as error:
         raise ToolError(str(error)) from error
@@ -302,9 +307,18 @@ def _list_rules() -> None:
         click.echo(f"{rule.rule_id}\t{rule.severity.value}\t{rule.description}\t{rule.source.label if rule.source else ''}")
 
 
-def _check(validator, name: str, stdin_filename: str | None = None) -> FileResult:
+def _check(validator, name: str, stdin_filename: str | None = None, max_bytes: int = MAX_BYTES) -> FileResult:
+    shown = (stdin_filename or "<stdin>") if name == STDIN else name
     try:
-        data = sys.stdin.buffer.read() if name == STDIN else Path(name).read_bytes()
+        if name == STDIN:
+            data = sys.stdin.buffer.read(max_bytes + 1)
+            too_large = len(data) > max_bytes
+        else:
+            too_large = Path(name).stat().st_size > max_bytes
+            data = b"" if too_large else Path(name).read_bytes()
     except OSError as error:
-        return FileResult(name, tool_error=f"cannot read: {error.strerror or error}")
-    return validator.check((stdin_filename or "<stdin>") if name == STDIN else name, data)
+        return FileResult(shown, tool_error=f"cannot read: {error.strerror or error}")
+    if too_large:
+        return FileResult(shown, findings=[format_finding(
+            "file-too-large", f"the file is larger than {max_bytes} bytes (--max-bytes): not read")])
+    return validator.check(shown, data)

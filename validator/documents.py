@@ -15,7 +15,7 @@ from typing import Callable
 
 from xml.sax import SAXParseException
 
-from rdflib import RDF, BNode, Graph, URIRef
+from rdflib import OWL, RDF, BNode, Graph, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
@@ -109,6 +109,10 @@ def _read_rdf(text: str, syntax: str) -> Document:
         why, line = parse_error(error)
         return Document([format_finding("not-rdf", f"not valid {_SYNTAX_NAMES[syntax]}: {why}", line)])
     document = Document()
+    for imported in sorted(set(graph.objects(None, OWL.imports))):
+        document.findings.append(format_finding(
+            "remote-import", f"the order imports {imported} (owl:imports); protovalidate never fetches a document, "
+            "so an order must state everything it says itself"))
     typed = list(dict.fromkeys(graph.subjects(RDF.type, PV.ChemotherapyOrder)))
     untyped = [s for s in dict.fromkeys(list(graph.subjects(PV.administration)) + list(graph.subjects(PV.regimen)))
                if s not in typed]

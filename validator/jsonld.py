@@ -14,6 +14,7 @@ a finding about a node can be traced back to its place in the file.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,7 +54,15 @@ class _NonFinite(ValueError):
 
 
 def _reject_constant(name: str):
-    raise _NonFinite(name)
+    raise _NonFinite(f"{name} is not a JSON number (NaN and Infinity are not allowed)")
+
+
+def _finite(text: str) -> float:
+    """A JSON number too large for a float (1e400) would become infinity without a word."""
+    value = float(text)
+    if math.isinf(value):
+        raise _NonFinite(f"{text} is too large a number")
+    return value
 
 
 def pointer_join(pointer: str, key: str | int) -> str:
@@ -104,10 +113,10 @@ class JsonDocument:
 def read(text: str, project_context: dict) -> JsonDocument:
     doc = JsonDocument(text)
     try:
-        data = json.loads(text, object_pairs_hook=_object, parse_constant=_reject_constant)
+        data = json.loads(text, object_pairs_hook=_object, parse_constant=_reject_constant, parse_float=_finite)
     except _NonFinite as error:
-        line = _line_of(text, re.compile(r"(?<![\w\"])-?(NaN|Infinity)\b"))
-        doc.findings.append(format_finding("not-json", f"{error} is not a JSON number (NaN and Infinity are not allowed)", line))
+        line = _line_of(text, re.compile(r"(?<![\w\"])-?(NaN|Infinity|\d[\d.]*[eE]\+?\d{3,})\b"))
+        doc.findings.append(format_finding("not-json", str(error), line))
         return doc
     except json.JSONDecodeError as error:
         doc.findings.append(format_finding(
@@ -327,6 +336,9 @@ FORMAT_RULES = {
     "day-and-days": "An administration gives both day and days.",
     "repeated-day": "A day listed twice in one administration's days.",
     "unreadable-file": "The file could not be read as text (not UTF-8).",
+    "file-too-large": "The file is larger than --max-bytes allows.",
+    "order-too-large": "An order has more administrations than --max-administrations allows.",
+    "remote-import": "An RDF order imports another document (owl:imports): never fetched.",
 }
 
 
