@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Callable
+from typing import Callable, Iterable
 
 from xml.sax import SAXParseException
 
@@ -42,31 +42,25 @@ class OrderInput:
 @dataclass
 class Document:
     findings: list[Finding] = field(default_factory=list)
-    orders: list[OrderInput] = field(default_factory=list)
+    """Findings about the file; complete once ``orders`` has been gone through."""
+    orders: Iterable[OrderInput] = field(default_factory=list)
+    """The orders, each with its own graph; for JSON-LD produced lazily, to be gone through once."""
 
 
-def read_document(name: str, data: bytes, project_context: dict) -> Document:
+def read_document(name: str, data: bytes, project_context: dict, max_administrations: int | None = None) -> Document:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         return Document([format_finding("unreadable-file", f"the file is not UTF-8 text ({error.reason} at byte {error.start})")])
     suffix = PurePath(name).suffix.lower()
     if suffix in JSON_SUFFIXES or (suffix not in RDF_SUFFIXES and text.lstrip()[:1] in ("{", "[")):
-        return _read_json(text, project_context)
+        return _read_json(text, project_context, max_administrations)
     return _read_rdf(text, RDF_SUFFIXES.get(suffix, "turtle"))
 
 
-def _read_json(text: str, project_context: dict) -> Document:
-    parsed = jsonld.read(text, project_context)
+def _read_json(text: str, project_context: dict, max_administrations: int | None) -> Document:
+    parsed = jsonld.read(text, project_context, max_administrations)
     document = Document(list(parsed.findings))
-    if parsed.expanded_input is None:
-        return document
-    graph = Graph()
-    try:
-        graph.parse(data=json.dumps(parsed.expanded_input), format="json-ld")
-    except Exception as error:  # rdflib raises many kinds; every one is the document's fault here
-        document.findings.append(format_finding("not-rdf", f"the JSON-LD does not convert to RDF: {error}"))
-        return document
 
     def locator(order_pointer: str) -> Locator:
         return lambda finding: locate(finding, order_pointer)
@@ -88,11 +82,38 @@ def _read_json(text: str, project_context: dict) -> Document:
             return parsed.position(child)
         return parsed.position(pointer)
 
-    for order in parsed.orders:
-        root = BNode(order.node[2:]) if order.node.startswith("_:") else URIRef(order.node)
-        if (root, None, None) in graph:
-            document.orders.append(OrderInput(order.label, root, _reachable(graph, root), locator(order.pointer)))
+    def orders():
+        # Orders become RDF a few at a time (alone, or with those that share their patient), and are
+        # handed on one by one: a file of many orders never holds all their graphs at once.
+        for group in _by_patient([o for o in parsed.orders if o.data is not None]):
+            graph = Graph()
+            try:
+                graph.parse(data=json.dumps([order.data for order in group]), format="json-ld")
+            except Exception as error:  # rdflib raises many kinds; every one is the document's fault here
+                document.findings.append(format_finding("not-rdf", f"the JSON-LD does not convert to RDF: {error}"))
+                continue
+            for order in group:
+                root = BNode(order.node[2:]) if order.node.startswith("_:") else URIRef(order.node)
+                if (root, None, None) in graph:
+                    yield OrderInput(order.label, root, _reachable(graph, root), locator(order.pointer))
+
+    document.orders = orders()
     return document
+
+
+def _by_patient(orders: list) -> list[list]:
+    """Groups of orders to convert together: those that share a patient @id, in file order."""
+    groups: list[list] = []
+    by_patient: dict[str, list] = {}
+    for order in orders:
+        if order.patient is None:
+            groups.append([order])
+        elif order.patient in by_patient:
+            by_patient[order.patient].append(order)
+        else:
+            by_patient[order.patient] = [order]
+            groups.append(by_patient[order.patient])
+    return groups
 
 
 def _keys_for(key: str | None) -> list[str]:

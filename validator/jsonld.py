@@ -75,6 +75,15 @@ class JsonOrder:
     """The order's @id as written, or the blank-node label it was given."""
     label: str
     pointer: str
+    data: dict | None = None
+    """The order with its context resolved and ids given, for rdflib; None when it cannot be converted."""
+
+    @property
+    def patient(self) -> str | None:
+        """The patient's @id where it is an IRI: orders sharing it are judged together."""
+        patient = (self.data or {}).get("patient")
+        node = patient.get("@id") if isinstance(patient, dict) else None
+        return node if isinstance(node, str) and not node.startswith("_:") else None
 
 
 @dataclass
@@ -110,7 +119,7 @@ class JsonDocument:
         return data
 
 
-def read(text: str, project_context: dict) -> JsonDocument:
+def read(text: str, project_context: dict, max_administrations: int | None = None) -> JsonDocument:
     doc = JsonDocument(text)
     try:
         data = json.loads(text, object_pairs_hook=_object, parse_constant=_reject_constant, parse_float=_finite)
@@ -159,10 +168,19 @@ def read(text: str, project_context: dict) -> JsonDocument:
                 f"(item {index} is not checked)", doc.position(pointer_join(pointer, "@id"))))
             continue
         seen_ids[node] = pointer
-        doc.orders.append(JsonOrder(node, label, pointer))
+        administrations = order.get("administrations")
+        count = len(administrations) if isinstance(administrations, list) else 1
+        if max_administrations is not None and count > max_administrations:
+            # Checked here, before RDF: converting a huge order costs more than checking it.
+            doc.findings.append(format_finding(
+                "order-too-large", f"{label} has {count} administrations, more than the {max_administrations} one "
+                "cycle can hold (--max-administrations); it was not checked",
+                doc.position(pointer_join(pointer, "administrations"))))
+            continue
+        doc.orders.append(JsonOrder(node, label, pointer, order if usable else None))
         if usable:
             converted.append(order)
-    if not doc.orders:
+    if not seen_ids:  # every order object, checked or not
         doc.findings.append(format_finding("no-order", "the file holds no order (an object with \"@type\": \"ChemotherapyOrder\")", (1, 1)))
     doc.findings.extend(walker.findings)
     doc.expanded_input = converted or None

@@ -37,9 +37,9 @@ class Validator:
         return dict(sorted(rules.items()))
 
     def check(self, name: str, data: bytes) -> FileResult:
-        document = read_document(name, data, self.kb.context)
+        document = read_document(name, data, self.kb.context, self.max_administrations)
         contract = self.kb.source(CONTRACT_SOURCE)
-        result = FileResult(name, findings=[replace(f, source=contract) for f in document.findings])
+        result = FileResult(name)
         for order in document.orders:
             findings = []
             administrations = len(set(order.graph.objects(order.root, PV.administration)))
@@ -62,6 +62,7 @@ class Validator:
                 cycle=_whole(order.graph.value(order.root, PV.cycle)),
                 findings=findings,
                 administrations=_administrations(order)))
+        result.findings += [replace(f, source=contract) for f in document.findings]
         result.findings.sort(key=_reading_order)
         return result
 

@@ -1,0 +1,78 @@
+"""Hostile and oversized input: a finding or a bounded run, never a traceback, never a fetch (SECURITY.md)."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import EXAMPLES
+from test_cli import VALID, run
+
+ORDER = json.loads(VALID.read_text("utf-8"))
+
+
+def _write(tmp_path, name: str, content) -> str:
+    path = tmp_path / name
+    path.write_text(content if isinstance(content, str) else json.dumps(content), "utf-8")
+    return str(path)
+
+
+def _rules(done) -> list[str]:
+    return sorted({line.split("[", 1)[1].split("]", 1)[0] for line in done.stdout.decode().splitlines() if "[" in line})
+
+
+def test_limits_are_findings_not_crashes(tmp_path):
+    done = run("--max-bytes", "1000", str(VALID))
+    assert done.returncode == 1 and _rules(done) == ["file-too-large"]
+    done = run("--max-administrations", "3", str(VALID))
+    assert done.returncode == 1 and _rules(done) == ["order-too-large"]
+    assert "6 administrations" in done.stdout.decode()
+
+
+def test_an_rdf_order_over_the_administration_limit(tmp_path):
+    turtle = EXAMPLES / "invalid" / "remote-import.ttl"
+    done = run("--max-administrations", "3", str(turtle))
+    assert done.returncode == 1 and "order-too-large" in _rules(done)
+
+
+def test_deep_nesting_huge_numbers_and_nan(tmp_path):
+    for name, text in (("deep.jsonld", "[" * 10_000 + "]" * 10_000), ("huge.jsonld", '{"cycle": 1e400}'),
+                       ("nan.jsonld", '{"cycle": NaN}'), ("empty.jsonld", ""), ("nul.jsonld", "\0\0")):
+        done = run(_write(tmp_path, name, text))
+        assert done.returncode == 1 and b"Traceback" not in done.stderr, name
+        assert _rules(done) == ["not-json"], (name, done.stdout)
+
+
+def test_vocab_does_not_turn_a_typo_into_a_key(tmp_path):
+    order = {**ORDER, "@context": [ORDER["@context"], {"@vocab": "https://w3id.org/protovalidate/ontology#"}],
+             "cylce": 1}
+    done = run(_write(tmp_path, "vocab.jsonld", order))
+    assert done.returncode == 1 and "undefined-key" in _rules(done) and "'cylce'" in done.stdout.decode()
+
+
+def test_a_protected_term_cannot_be_redefined(tmp_path):
+    order = {**ORDER, "@context": [ORDER["@context"], {"dose": "https://evil.example/ignored"}]}
+    done = run(_write(tmp_path, "override.jsonld", order))
+    assert done.returncode == 1 and _rules(done) == ["context-override"]
+
+
+def test_remote_contexts_anywhere_are_refused_without_a_fetch(tmp_path):
+    nested = {**ORDER, "patient": {**ORDER["patient"], "@context": "https://evil.example/ctx.jsonld"}}
+    imported = {**ORDER, "@context": [ORDER["@context"], {"@import": "https://evil.example/ctx.jsonld"}]}
+    for name, order in (("nested.jsonld", nested), ("import.jsonld", imported)):
+        done = run(_write(tmp_path, name, order))
+        assert done.returncode == 1 and "remote-context" in _rules(done), name
+        assert b"never uses the network" not in done.stderr  # refused before anything tried to fetch
+
+
+def test_one_broken_order_among_many_hides_nothing(tmp_path):
+    orders = [{**ORDER, "@id": f"urn:test:order:{i}", "patient": {**ORDER["patient"], "@id": f"urn:test:patient:{i}"}}
+              for i in range(30)]
+    orders[17] = {**orders[17], "cycle": 0}
+    done = run(_write(tmp_path, "many.jsonld", orders))
+    assert done.returncode == 1 and "30 orders checked" in done.stderr.decode()
+    assert [line for line in done.stdout.decode().splitlines() if "urn:test:order:17" not in line] == []
+
+
+def test_the_same_input_gives_the_same_report_byte_for_byte():
+    first = run("--format", "json", str(EXAMPLES / "invalid"))
+    assert first.stdout == run("--format", "json", str(EXAMPLES / "invalid")).stdout
