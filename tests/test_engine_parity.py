@@ -56,7 +56,7 @@ def test_same_findings_as_pyshacl(validator, reference, path):
 def test_the_comparison_can_tell_engines_apart(validator, reference):
     """A guard on the test itself: a changed message must not compare equal."""
     path = EXAMPLES / "invalid" / "off-schedule.jsonld"
-    order = read_document(str(path), path.read_bytes(), validator.kb.context).orders[0]
+    order = next(iter(read_document(str(path), path.read_bytes(), validator.kb.context).orders))
     ours = validator.engine.check(order.graph)
     assert ours
     tampered = [type(f)(**{**f.__dict__, "message": f.message + "!"}) for f in ours]
