@@ -25,8 +25,8 @@ from .findings import Finding
 from .rules import Severity
 from .vocabulary import CONTEXT_V1
 
-# Keywords an order document may use; any other key must be a term.
-KEYWORDS = {"@context", "@id", "@type", "@graph"}
+# Keywords an order or a node in it may use; any other key must be a term. (@graph only at the top.)
+KEYWORDS = {"@context", "@id", "@type"}
 ORDER_TYPE = "ChemotherapyOrder"
 _LABEL_PREFIX = "pvnode"
 _WHOLE_NUMBER_KEYS = {"day", "days", "cycle", "age"}
@@ -177,6 +177,11 @@ def read(text: str, project_context: dict, max_administrations: int | None = Non
                 "cycle can hold (--max-administrations); it was not checked",
                 doc.position(pointer_join(pointer, "administrations"))))
             continue
+        if usable and _names_a_context(order):
+            doc.findings.append(format_finding(
+                "remote-context", "the order names a context that is not resolved here; it was not checked",
+                doc.position(pointer)))
+            usable = False
         doc.orders.append(JsonOrder(node, label, pointer, order if usable else None))
         if usable:
             converted.append(order)
@@ -253,7 +258,8 @@ class _Walker:
                          "the order format's terms cannot be changed", pointer_join(pointer, key))
                 self.usable = False
             elif isinstance(definition, dict) and "@context" in definition:
-                self.resolve(definition["@context"], pointer_join(pointer_join(pointer, key), "@context"))
+                definition["@context"] = self.resolve(definition["@context"],
+                                                      pointer_join(pointer_join(pointer, key), "@context"))
 
     @staticmethod
     def terms(contexts: list) -> dict[str, Any]:
@@ -273,6 +279,8 @@ class _Walker:
             if key.startswith("@"):
                 if key not in allowed_keywords:
                     self.add("undefined-key", f"the JSON-LD keyword {key!r} is not used by order documents", pointer_join(pointer, key))
+                    # @list, @reverse, @nest ... would build RDF the rules were not written for: judge nothing.
+                    self.usable = False
             elif key not in terms:
                 self.add("undefined-key", f"the key {key!r} is not defined by the order format's context "
                          "(check its spelling: JSON-LD would silently drop it)", pointer_join(pointer, key))
@@ -294,7 +302,9 @@ class _Walker:
 
     def node(self, node: dict, pointer: str, terms: dict, is_order: bool = False):
         if "@context" in node and not is_order:  # a context nested below the order
-            terms = {**terms, **self.terms(self.resolve(node["@context"], pointer_join(pointer, "@context")))}
+            nested = self.resolve(node["@context"], pointer_join(pointer, "@context"))
+            node["@context"] = nested
+            terms = {**terms, **self.terms(nested)}
         self.check_keys(node, pointer, terms)
         self.assign_ids(node, pointer)
         if "day" in node and "days" in node:
@@ -318,6 +328,17 @@ class _Walker:
                                        if isinstance(value, list) else [(child_pointer, value)]):
                 if isinstance(item, dict) and "@value" not in item:
                     self.node(item, item_pointer, scoped)
+
+
+def _names_a_context(value) -> bool:
+    """Whether a context given by name (a string) is left anywhere: rdflib would fetch it."""
+    if isinstance(value, dict):
+        return any((key == "@context" and (isinstance(item, str) or
+                                           (isinstance(item, list) and any(isinstance(i, str) for i in item))))
+                   or _names_a_context(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_names_a_context(item) for item in value)
+    return False
 
 
 def _whole_numbers(value):
