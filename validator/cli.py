@@ -9,6 +9,7 @@ an internal error). A file that fails never hides the verdicts of the others.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import sys
 import tempfile
@@ -95,6 +96,8 @@ def main() -> None:
     protovalidate check-template FILE  check a regimen template before it goes live
     """
     forbid_network()
+    # rdflib logs an ill-typed literal ("abc"^^xsd:integer) with a traceback; the rules report it instead.
+    logging.getLogger("rdflib").setLevel(logging.ERROR)
 
 
 REGIMENS_OPTION = click.option(

@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 from xml.sax import SAXParseException
 
 from rdflib import OWL, RDF, BNode, Graph, URIRef
+from rdflib.compare import to_canonical_graph
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
@@ -142,7 +143,7 @@ def _read_rdf(text: str, syntax: str) -> Document:
             "order-missing-type", f"{_name(node)} has administrations or a regimen but no rdf:type pv:ChemotherapyOrder"))
     for index, root in enumerate(typed + untyped, start=1):
         label = str(root) if isinstance(root, URIRef) else f"order {index}"
-        document.orders.append(OrderInput(label, root, _reachable(graph, root)))
+        document.orders.append(OrderInput(label, *_with_stable_blank_nodes(root, _reachable(graph, root))))
     if not document.orders:
         document.findings.append(format_finding("no-order", "the file holds no order (a pv:ChemotherapyOrder)"))
     return document
@@ -162,6 +163,23 @@ def parse_error(error: Exception) -> tuple[str, tuple[int, int] | None]:
 
 def _name(node: Node) -> str:
     return f"<{node}>" if isinstance(node, URIRef) else "a node"
+
+
+def _with_stable_blank_nodes(root: Node, graph: Graph) -> tuple[Node, Graph]:
+    """The order with blank-node labels from its content: a parser's random labels must not reach a report."""
+    if not any(isinstance(term, BNode) for triple in graph for term in triple):
+        return root, graph
+    marker = URIRef("urn:protovalidate:order-root")
+    marked = Graph()
+    for triple in graph:
+        marked.add(triple)
+    marked.add((marker, marker, root))
+    stable = Graph()
+    for triple in to_canonical_graph(marked):
+        stable.add(triple)
+    new_root = stable.value(marker, marker)
+    stable.remove((marker, marker, None))
+    return new_root, stable
 
 
 def _reachable(graph: Graph, root: Node) -> Graph:

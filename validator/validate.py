@@ -58,7 +58,7 @@ class Validator:
             findings.sort(key=_reading_order)
             result.orders.append(OrderResult(
                 label=order.label,
-                regimen=_text(order.graph.value(order.root, PV.regimen)),
+                regimen=_literal_text(order.graph.value(order.root, PV.regimen)),
                 cycle=_whole(order.graph.value(order.root, PV.cycle)),
                 findings=findings,
                 administrations=_administrations(order)))
@@ -100,6 +100,11 @@ def _node_id(node) -> str:
 
 def _reading_order(finding: Finding):
     return (finding.line or 0, finding.column or 0, finding.agent or "", finding.day or 0, finding.rule_id, finding.message)
+
+
+def _literal_text(term) -> str | None:
+    """A regimen as the order title shows it: only as the string an order names (a node has no name)."""
+    return str(term) if isinstance(term, Literal) else None
 
 
 def _text(term) -> str | None:
