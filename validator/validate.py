@@ -11,7 +11,7 @@ from .documents import OrderInput, read_document
 from .engine import Engine, OxigraphEngine
 from .findings import Administration, FileResult, Finding, OrderResult
 from .knowledge import KnowledgeBase
-from .jsonld import FORMAT_RULES
+from .jsonld import FORMAT_RULES, format_finding
 from .reporting.model import RuleInfo
 from .rules import Catalogue, Severity
 from .vocabulary import PV
@@ -37,6 +37,15 @@ class Validator:
         return dict(sorted(rules.items()))
 
     def check(self, name: str, data: bytes) -> FileResult:
+        try:
+            return self._check(name, data)
+        except RecursionError:
+            # Nesting deep enough to exhaust the stack in any reader (ours, rdflib's) is not an order.
+            return FileResult(name, findings=[replace(
+                format_finding("not-json", "the document is nested too deeply to be an order"),
+                source=self.kb.source(CONTRACT_SOURCE))])
+
+    def _check(self, name: str, data: bytes) -> FileResult:
         document = read_document(name, data, self.kb.context, self.max_administrations)
         contract = self.kb.source(CONTRACT_SOURCE)
         result = FileResult(name)
