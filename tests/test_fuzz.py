@@ -56,7 +56,8 @@ from fuzz_strategies import (Doc, all_documents, byte_mutations, json_mutations,
                              text_documents)
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA = json.loads((ROOT / "validator" / "schema" / "report-v1.json").read_text("utf-8"))
+SCHEMA = jsonschema.Draft202012Validator(
+    json.loads((ROOT / "validator" / "schema" / "report-v1.json").read_text("utf-8")))
 COMMAND = shutil.which("protovalidate", path=str(Path(sys.executable).parent)) or "protovalidate"
 
 # --- profiles ---------------------------------------------------------------------------------------------------------
@@ -170,7 +171,7 @@ def check_in_process(document: Doc) -> None:
     assert texts[0] == texts[1], "the same input gave two different text reports:\n" + _diff(texts)
     assert jsons[0] == jsons[1], "the same input gave two different JSON reports:\n" + _diff(jsons)
     parsed = json.loads(jsons[0])
-    jsonschema.validate(parsed, SCHEMA)
+    SCHEMA.validate(parsed)
     assert parsed["summary"]["conforms"] is (exit_status == 0)
     assert "Traceback" not in texts[0] and "internal error" not in texts[0]
 
@@ -239,7 +240,7 @@ def check_with_the_command(document: Doc, via_stdin: bool) -> None:
     assert first.stdout_bytes == second.stdout_bytes, "the same input gave two different reports:\n" + _diff(
         [first.stdout, second.stdout])
     report = json.loads(as_json.stdout)
-    jsonschema.validate(report, SCHEMA)
+    SCHEMA.validate(report)
     assert report["summary"]["conforms"] is (first.exit_code == 0)
     assert first.exit_code == 1 or report["summary"]["orders"] >= 1, "exit 0 for a file with no order checked"
 
@@ -282,7 +283,7 @@ def test_the_installed_command_in_fresh_processes(documents: list[Doc]):
             lambda _: check_with_the_executable(documents))
 
 
-# --- the tally (runs last: pytest keeps the order of the file) ---------------------------------------------------------
+# --- the tally (runs last: pytest keeps the order of the file) --------------------------------------------------------
 
 def test_zz_documents_tried(capsys):
     total = sum(TRIED.values())
