@@ -1,0 +1,117 @@
+"""Differential test: the fast engine and pyshacl give the same findings on the benchmark corpus.
+
+The corpus is bench/corpus.py's default one (1,000 full-cycle orders, default
+seed; about one in ten with one fault). Each order is checked by the default
+``Validator()`` (the Oxigraph engine) and by ``Validator(engine=PyshaclEngine)``
+(the reference: pyshacl over the same shapes), and the two must give the same
+findings per order, compared as tests/test_engine_parity.py compares them
+(tests/engine_compare.py).
+
+The reference costs about a second an order, so the default run (CI) takes a
+deterministic stratified sample: every regimen in cycle 1, 2, 3-6 and >= 7,
+every fault kind and every regimen with a fault, every way of writing doses
+(level and dose, dose only, mixed), every unit system, a given BSA, every
+daratumumab route and split, every lenalidomide band, single-day
+administrations; then more orders drawn at random up to SAMPLE_SIZE.
+PROTOVALIDATE_DIFFERENTIAL=full checks the whole corpus (about 20 minutes).
+Run with -s to see how many orders were checked and how long it took.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+
+import pytest
+
+from chemo_protovalidate.engine import PyshaclEngine
+from chemo_protovalidate.validate import Validator
+from conftest import ROOT
+from engine_compare import comparable
+import mutants as M
+
+sys.path.insert(0, str(ROOT / "bench"))
+import corpus  # noqa: E402
+
+FULL = os.environ.get("PROTOVALIDATE_DIFFERENTIAL", "").lower() == "full"
+SAMPLE_SIZE = 64
+ITEMS, MANIFEST = corpus.build()          # in memory: 1,000 orders in well under a second
+
+
+def strata(entry: dict) -> set[tuple]:
+    """What an order stands for in the sample."""
+    shape, fault, regimen, cycle = entry["shape"], entry["fault"], entry["regimen"], entry["cycle"]
+    bucket = str(cycle) if cycle <= 2 else "3-6" if cycle <= 6 else "7+"
+    out = {("regimen", regimen, bucket), ("doses", shape["doses"]), ("units", shape["units"]),
+           ("bsa given", shape["bsa_given"]), ("one day each", shape["one_day_each"])}
+    if "daratumumab" in shape:
+        out.add(("daratumumab", shape["daratumumab"]))
+    if "lenalidomide" in shape:
+        out.add(("lenalidomide", shape["lenalidomide"]))
+    if fault:
+        out |= {("fault", fault["kind"]), ("fault in", regimen), ("fault rules", tuple(fault["rules"]))}
+    return out
+
+
+def stratified_sample(items, size: int) -> list:
+    """Greedy cover of every stratum (the order covering most new strata first,
+    the one with fewer administrations on a tie: the reference's cost grows with
+    them), then random orders up to ``size``. Deterministic."""
+    rng = random.Random("differential-sample")
+    pool = list(items)
+    rng.shuffle(pool)
+    uncovered = set().union(*(strata(i.entry) for i in pool))
+    picked = []
+    while uncovered:
+        best = max(pool, key=lambda i: (len(strata(i.entry) & uncovered), -i.entry["shape"]["administrations"]))
+        picked.append(best)
+        pool.remove(best)
+        uncovered -= strata(best.entry)
+    picked += pool[: max(0, size - len(picked))]
+    return sorted(picked, key=lambda i: i.name)
+
+
+SAMPLE = ITEMS if FULL else stratified_sample(ITEMS, SAMPLE_SIZE)
+TALLY = {"orders": 0, "faulted": 0, "findings": 0, "seconds": 0.0}
+
+
+@pytest.fixture(scope="module")
+def reference(validator):
+    return Validator(kb=validator.kb, engine=PyshaclEngine)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def summary():
+    yield
+    if TALLY["orders"]:
+        print(f"\ndifferential: {TALLY['orders']} orders of the {len(ITEMS)}-order corpus "
+              f"({'whole corpus' if FULL else 'stratified sample'}; {TALLY['faulted']} with a fault), "
+              f"{TALLY['findings']} findings compared, {TALLY['seconds']:.1f} s")
+
+
+def test_the_sample_covers_every_stratum():
+    assert len(SAMPLE) >= 60 or FULL
+    wanted = set().union(*(strata(i.entry) for i in ITEMS))
+    assert wanted == set().union(*(strata(i.entry) for i in SAMPLE))
+    assert {i.entry["regimen"] for i in SAMPLE} == set(corpus.REGIMEN_IDS)
+    assert {i.entry["fault"]["kind"] for i in SAMPLE if i.entry["fault"]} == set(M.KINDS)
+    assert stratified_sample(ITEMS, SAMPLE_SIZE) == SAMPLE or FULL     # deterministic
+
+
+@pytest.mark.parametrize("item", SAMPLE, ids=lambda i: f"{i.name}-{i.entry['regimen']}-c{i.entry['cycle']}"
+                         + (f"-{i.entry['fault']['kind']}" if i.entry["fault"] else ""))
+def test_same_findings_as_pyshacl(validator, reference, item):
+    started = time.perf_counter()
+    ours, theirs = validator.check(item.name, item.data), reference.check(item.name, item.data)
+    TALLY["seconds"] += time.perf_counter() - started
+    assert len(ours.orders) == len(theirs.orders) == 1
+    assert comparable(ours.findings) == comparable(theirs.findings)
+    for mine, other in zip(ours.orders, theirs.orders):
+        assert comparable(mine.findings) == comparable(other.findings), (
+            f"{item.name} {item.entry['fault'] or 'valid'}:\n  fast: {[f.rule_id for f in mine.findings]}"
+            f"\n  pyshacl: {[f.rule_id for f in other.findings]}")
+    TALLY["orders"] += 1
+    TALLY["faulted"] += bool(item.entry["fault"])
+    TALLY["findings"] += len(ours.all_findings())
