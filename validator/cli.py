@@ -23,13 +23,10 @@ from . import __version__
 from .documents import ORDER_SUFFIXES
 from .config import MAX_ADMINISTRATIONS, MAX_BYTES, ConfigError, Settings, load_settings
 from .findings import FileResult, apply_severity_overrides
-from .jsonld import format_finding
 from .knowledge import KnowledgeBaseError
 from .reporting import RENDERERS, Report, summary_line
 from .rules import Severity
-
-STDIN = "-"
-
+from .runner import STDIN
 
 class ToolError(click.ClickException):
     """The tool could not do its job: exit status 2, never 1."""
@@ -138,10 +135,12 @@ def _report_options(command):
               help="A larger order file is a finding, not read (SECURITY.md).")
 @click.option("--max-administrations", type=click.IntRange(1), default=MAX_ADMINISTRATIONS, show_default=True,
               help="An order with more administrations is a finding, not checked (SECURITY.md).")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
+              help="Processes that check files side by side; the report is the same with any number.")
 @click.option("--list-rules", is_flag=True, help="List every rule (id, severity, source) and exit.")
 def check(paths: tuple[str, ...], output_format: str | None, output: str | None, extra_reports: tuple[str, ...],
           color: str, fail_on: str | None, tolerance: float | None, regimen_dirs: tuple[str, ...],
-          stdin_filename: str | None, max_bytes: int, max_administrations: int, list_rules: bool) -> None:
+          stdin_filename: str | None, max_bytes: int, max_administrations: int, jobs: int, list_rules: bool) -> None:
     """Check chemotherapy orders (JSON-LD, Turtle, N-Triples, RDF/XML) against their regimen protocols.
 
     A directory means the order files under it; a quoted glob ("orders/**/*.jsonld") is expanded; - reads
@@ -155,14 +154,17 @@ def check(paths: tuple[str, ...], output_format: str | None, output: str | None,
         raise click.UsageError("give at least one FILE, DIR or - (standard input)")
     fail_on_severity = Severity(fail_on or settings.fail_on or "error")
     files, missing = expand(paths, excluded=settings.excluded)
+    output_format = output_format or settings.format or "text"
+    drawn = "html" in [output_format] + [_report_target(spec)[0] for spec in extra_reports]
     try:
         from .knowledge import KnowledgeBase
+        from .runner import check_paths
         from .validate import Validator  # after the guard: nothing below may reach the network
 
         kb = KnowledgeBase.load(_regimen_dirs(regimen_dirs, settings),
                                 tolerance_percent=tolerance if tolerance is not None else settings.tolerance)
-        validator = Validator(kb, max_administrations=max_administrations)
-        results = [_check(validator, name, stdin_filename, max_bytes) for name in files]
+        validator = Validator(kb, max_administrations=max_administrations, place_administrations=drawn)
+        results = list(check_paths(validator, files, stdin_filename, max_bytes, jobs))
         rules = validator.rules()
     except KnowledgeBaseError as error:
         raise ToolError(str(error)) from error
@@ -174,7 +176,7 @@ def check(paths: tuple[str, ...], output_format: str | None, output: str | None,
     for rule_id, level in sorted(settings.rules.items()):
         click.echo(f"protovalidate: rule {rule_id} reported as {level} ({settings.origin})", err=True)
     report = Report(results, fail_on_severity, rules, color=_use_color(color))
-    _report_and_exit(report, output_format or settings.format or "text", output, extra_reports)
+    _report_and_exit(report, output_format, output, extra_reports)
 
 
 @main.command("check-template")
@@ -308,20 +310,3 @@ def _list_rules() -> None:
 
     for rule in Validator(_knowledge_base()).rules().values():
         click.echo(f"{rule.rule_id}\t{rule.severity.value}\t{rule.description}\t{rule.source.label if rule.source else ''}")
-
-
-def _check(validator, name: str, stdin_filename: str | None = None, max_bytes: int = MAX_BYTES) -> FileResult:
-    shown = (stdin_filename or "<stdin>") if name == STDIN else name
-    try:
-        if name == STDIN:
-            data = sys.stdin.buffer.read(max_bytes + 1)
-            too_large = len(data) > max_bytes
-        else:
-            too_large = Path(name).stat().st_size > max_bytes
-            data = b"" if too_large else Path(name).read_bytes()
-    except OSError as error:
-        return FileResult(shown, tool_error=f"cannot read: {error.strerror or error}")
-    if too_large:
-        return FileResult(shown, findings=[format_finding(
-            "file-too-large", f"the file is larger than {max_bytes} bytes (--max-bytes): not read")])
-    return validator.check(shown, data)

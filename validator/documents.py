@@ -93,10 +93,11 @@ def _read_json(text: str, project_context: dict, max_administrations: int | None
             except Exception as error:  # rdflib raises many kinds; every one is the document's fault here
                 document.findings.append(format_finding("not-rdf", f"the JSON-LD does not convert to RDF: {error}"))
                 continue
+            by_subject = _by_subject(graph)
             for order in group:
                 root = BNode(order.node[2:]) if order.node.startswith("_:") else URIRef(order.node)
-                if (root, None, None) in graph:
-                    yield OrderInput(order.label, root, _reachable(graph, root), locator(order.pointer))
+                if root in by_subject:
+                    yield OrderInput(order.label, root, _reachable(graph, root, by_subject), locator(order.pointer))
 
     document.orders = orders()
     return document
@@ -182,16 +183,29 @@ def _with_stable_blank_nodes(root: Node, graph: Graph) -> tuple[Node, Graph]:
     return new_root, stable
 
 
-def _reachable(graph: Graph, root: Node) -> Graph:
-    """The triples of one order: everything reachable from it."""
-    subgraph = Graph()
-    pending, seen = [root], {root}
+def _reachable(graph: Graph, root: Node, by_subject: dict | None = None) -> Graph:
+    """The triples of one order: everything reachable from it (the graph itself when that is all of it)."""
+    if by_subject is None:
+        by_subject = _by_subject(graph)
+    kept, pending, seen = [], [root], {root}
     while pending:
-        subject = pending.pop()
-        for _, predicate, obj in graph.triples((subject, None, None)):
-            subgraph.add((subject, predicate, obj))
-            if not isinstance(obj, (BNode, URIRef)) or obj in seen or predicate == RDF.type:
+        for triple in by_subject.get(pending.pop(), ()):
+            kept.append(triple)
+            obj = triple[2]
+            if not isinstance(obj, (BNode, URIRef)) or obj in seen or triple[1] == RDF.type:
                 continue
             seen.add(obj)
             pending.append(obj)
+    if len(kept) == len(graph):
+        return graph
+    subgraph = Graph()
+    for triple in kept:
+        subgraph.add(triple)
     return subgraph
+
+
+def _by_subject(graph: Graph) -> dict:
+    index: dict = {}
+    for triple in graph:
+        index.setdefault(triple[0], []).append(triple)
+    return index

@@ -12,7 +12,8 @@ tests/test_engine_parity.py holds the two to the same findings.
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Iterator, Protocol, Sequence
 
 import pyoxigraph as ox
 from rdflib import RDF, BNode, Graph, Literal, URIRef
@@ -25,29 +26,80 @@ from .vocabulary import SH
 _KB_GRAPH = ox.NamedNode("urn:protovalidate:graph:knowledge-base")
 _ORDER_GRAPH = ox.NamedNode("urn:protovalidate:graph:order")
 _PLACEHOLDER = re.compile(r"\{[?$](\w+)\}")
+# Orders per batch: enough that parsing the queries costs little per order (bench/bench_speed.py).
+BATCH_SIZE = 64
 
 
 class Engine(Protocol):
     def check(self, order: Graph) -> list[Finding]:
         """The findings of every rule on one order (its triples only)."""
 
+    def check_many(self, orders: Sequence[Graph]) -> list[list[Finding]]:
+        """The findings of each order, each judged on its own triples only, as ``check`` would give them."""
+
 
 class OxigraphEngine:
-    def __init__(self, kb: KnowledgeBase, catalogue: Catalogue):
+    """Runs many orders per query: the queries cost as much to parse as to run on one order.
+
+    Orders checked together share one store, so they must not see each other: each order's own
+    nodes (its IRIs and blank nodes) are renamed apart for the run, and named back in what it
+    reports. An order that speaks of a knowledge-base node (says something about pv:KRd, say)
+    or puts a literal where a rule expects a node could reach the others through it: it is
+    checked alone. Each finding goes to the order its focus node belongs to. A batch costs in
+    proportion to its orders only while each query starts from the focus node: the house rule
+    in shapes/derivations.ttl keeps it so, and bench/bench_speed.py measures it.
+    """
+
+    def __init__(self, kb: KnowledgeBase, catalogue: Catalogue, batch_size: int = BATCH_SIZE):
         self.kb = kb
         self.catalogue = catalogue
+        self.batch_size = batch_size
         self.store = ox.Store()
-        # Loaded in a fixed order: GROUP_CONCAT lists follow the store's order,
-        # and the same order must give the same report, byte for byte.
-        self.store.bulk_extend(ox.Quad(*map(_to_ox, triple), _KB_GRAPH) for triple in sorted(kb.graph))
+        self.store.bulk_extend(ox.Quad(*map(_to_ox, triple), _KB_GRAPH) for triple in kb.graph)
+        self._kb_nodes = frozenset(_to_ox(s) for s in kb.graph.subjects() if isinstance(s, URIRef))
+        self._node_predicates = frozenset(ox.NamedNode(p) for rule in catalogue.rules
+                                          for p in rule.targets.objects_of)
+        self._lists = {c.select: _concatenated(c.select) for rule in catalogue.rules for c in rule.constraints}
 
     def check(self, order: Graph) -> list[Finding]:
-        self.store.extend([ox.Quad(*map(_to_ox, triple), _ORDER_GRAPH) for triple in sorted(order)])
+        return self.check_many([order])[0]
+
+    def check_many(self, orders: Sequence[Graph]) -> list[list[Finding]]:
+        prepared = [self._prepare(order) for order in orders]
+        findings: list[list[Finding]] = [[] for _ in orders]
+        for batch in _batches(list(enumerate(prepared)), self.batch_size):
+            for index, found in zip([i for i, _ in batch], self._run([p for _, p in batch])):
+                findings[index] = found
+        return findings
+
+    def _prepare(self, order: Graph) -> "_Prepared":
+        triples, own, alone = [], set(), False
+        for triple in order:
+            terms = tuple(map(_to_ox, triple))
+            for term in (terms[0], terms[2] if triple[1] != RDF.type else None):
+                if isinstance(term, (ox.NamedNode, ox.BlankNode)):
+                    if term in self._kb_nodes:
+                        alone = True
+                    else:
+                        own.add(term)
+            alone = alone or (isinstance(terms[2], ox.Literal) and terms[1] in self._node_predicates)
+            triples.append(terms)
+        return _Prepared(triples, frozenset(own), alone)
+
+    def _run(self, batch: list["_Prepared"]) -> list[list[Finding]]:
+        owner, original = {}, {}
+        quads = []
+        for index, order in enumerate(batch):
+            renamed = {node: _renamed(node, index) for node in order.own}
+            owner.update((new, index) for new in renamed.values())
+            original.update((new, _text(node)) for node, new in renamed.items())
+            quads += [ox.Quad(renamed.get(s, s), p, renamed.get(o, o), _ORDER_GRAPH) for s, p, o in order.triples]
+        self.store.extend(quads)
         try:
             for derivation in self.catalogue.derivations:
                 derived = list(self._query(derivation.construct))
                 self.store.extend([ox.Quad(t.subject, t.predicate, t.object, _ORDER_GRAPH) for t in derived])
-            findings = []
+            findings: list[list[Finding]] = [[] for _ in batch]
             targets: dict = {}  # many rules share their targets: select each set once
             for rule in self.catalogue.rules:
                 if rule.targets not in targets:
@@ -57,18 +109,80 @@ class OxigraphEngine:
                     continue
                 for constraint in rule.constraints:
                     solutions = self._query(constraint.select)
-                    names = [v.value for v in solutions.variables]
+                    variables = [v.value for v in solutions.variables]
                     for row in solutions:
-                        if row["this"] in focus_nodes:
-                            values = {name: _text(row[name]) for name in names if row[name] is not None}
-                            findings.append(_finding(self.kb, rule, constraint.message, values,
-                                                     focus=values["this"]))
-            return _unique(findings)
+                        focus = row["this"]
+                        if focus not in focus_nodes:
+                            continue
+                        values = {name: original.get(row[name]) or _unbatched(_text(row[name]))
+                                  for name in variables if row[name] is not None}
+                        for name, separator in self._lists.get(constraint.select, ()):
+                            if name in values:
+                                values[name] = separator.join(sorted(values[name].split(separator), key=_natural))
+                        finding = _finding(self.kb, rule, constraint.message, values, focus=values["this"])
+                        # A focus no order owns (a knowledge-base node) concerns each order alike.
+                        for i in [owner[focus]] if focus in owner else range(len(batch)):
+                            findings[i].append(finding)
+            return [_unique(found) for found in findings]
         finally:
             self.store.clear_graph(_ORDER_GRAPH)
 
     def _query(self, sparql: str):
         return self.store.query(sparql, use_default_graph_as_union=True)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """One order's triples as Oxigraph terms."""
+
+    triples: list
+    own: frozenset
+    """Its IRIs and blank nodes, renamed apart from the other orders of its batch."""
+    alone: bool
+    """It names a knowledge-base node or puts a literal where a rule expects a node: no company."""
+
+
+_BATCH_IRI = "urn:protovalidate:batch:"
+_BATCH_IRI_TEXT = re.compile(re.escape(_BATCH_IRI) + r"\d+:")
+
+
+def _renamed(node, index: int):
+    if isinstance(node, ox.BlankNode):
+        return ox.BlankNode(f"o{index}x{node.value}")
+    return ox.NamedNode(f"{_BATCH_IRI}{index}:{node.value}")
+
+
+def _unbatched(text: str | None) -> str | None:
+    """A text with any renamed IRI in it (a message that quotes one) named back."""
+    return _BATCH_IRI_TEXT.sub("", text) if text and _BATCH_IRI in text else text
+
+
+def _batches(orders: list[tuple[int, _Prepared]], size: int) -> Iterator[list[tuple[int, _Prepared]]]:
+    """Orders in batches of at most ``size``; an order that must be alone, alone."""
+    together = [item for item in orders if not item[1].alone]
+    for start in range(0, len(together), size):
+        yield together[start:start + size]
+    for item in orders:
+        if item[1].alone:
+            yield [item]
+
+
+_GROUP_CONCAT = re.compile(r'GROUP_CONCAT\s*\((?:[^;()]|\([^()]*\))*;\s*separator\s*=\s*"([^"]*)"\s*\)[^?$]*?\bAS\s*[?$](\w+)',
+                           re.IGNORECASE)
+
+
+def _concatenated(select: str) -> list[tuple[str, str]]:
+    """The variables a query fills with GROUP_CONCAT, and their separators.
+
+    A list's order is whatever order the store yields its rows in, which depends on what else
+    is in the store: a message lists its items sorted, so that it reads the same in any batch.
+    """
+    return [(name, separator) for separator, name in _GROUP_CONCAT.findall(select)]
+
+
+def _natural(text: str):
+    return [(0, float(part), "") if part.replace(".", "", 1).isdigit() else (1, 0.0, part)
+            for part in re.split(r"(\d+(?:\.\d+)?)", text) if part]
 
 
 class PyshaclEngine:
@@ -84,6 +198,9 @@ class PyshaclEngine:
         self.kb = kb
         self.catalogue = catalogue
         _memoise_rdflib_query_translation()
+
+    def check_many(self, orders: Sequence[Graph]) -> list[list[Finding]]:
+        return [self.check(order) for order in orders]
 
     def check(self, order: Graph) -> list[Finding]:
         import pyshacl  # imported here: only tests and benchmarks use this engine

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Iterable, Iterator
 
 from rdflib import BNode, Literal
 
@@ -23,57 +25,109 @@ class Validator:
     """Loads the knowledge base and the rules once; checks any number of files."""
 
     def __init__(self, kb: KnowledgeBase | None = None, engine: type = OxigraphEngine,
-                 tolerance_percent: float | None = None, max_administrations: int = MAX_ADMINISTRATIONS):
+                 tolerance_percent: float | None = None, max_administrations: int = MAX_ADMINISTRATIONS,
+                 place_administrations: bool = True):
         self.kb = kb or KnowledgeBase.load(tolerance_percent=tolerance_percent)
         self.max_administrations = max_administrations
+        # The line of each administration, for reports that draw them (html): it costs a map of the whole file.
+        self.place_administrations = place_administrations
         self.catalogue = Catalogue.from_shapes(self.kb.shapes)
         self.engine: Engine = engine(self.kb, self.catalogue)
+        self.engine_batch = getattr(self.engine, "batch_size", 1)
+        self.contract = self.kb.source(CONTRACT_SOURCE)
 
     def rules(self) -> dict[str, RuleInfo]:
         """Every rule an order check applies: the readers' and the shapes'."""
-        contract = self.kb.source(CONTRACT_SOURCE)
-        rules = {rule_id: RuleInfo(rule_id, Severity.ERROR, text, contract) for rule_id, text in FORMAT_RULES.items()}
+        rules = {rule_id: RuleInfo(rule_id, Severity.ERROR, text, self.contract) for rule_id, text in FORMAT_RULES.items()}
         rules.update(rule_infos(self.kb, self.catalogue))
         return dict(sorted(rules.items()))
 
     def check(self, name: str, data: bytes) -> FileResult:
-        try:
-            return self._check(name, data)
-        except RecursionError:
-            # Nesting deep enough to exhaust the stack in any reader (ours, rdflib's) is not an order.
-            return FileResult(name, findings=[replace(
-                format_finding("not-json", "the document is nested too deeply to be an order"),
-                source=self.kb.source(CONTRACT_SOURCE))])
+        return next(self.check_files([(name, data)]))
 
-    def _check(self, name: str, data: bytes) -> FileResult:
-        document = read_document(name, data, self.kb.context, self.max_administrations)
-        contract = self.kb.source(CONTRACT_SOURCE)
-        result = FileResult(name)
-        for order in document.orders:
-            findings = []
-            administrations = len(set(order.graph.objects(order.root, PV.administration)))
-            if administrations > self.max_administrations:
-                # The rules' cost grows with the administrations of an order: past any real cycle, stop.
-                result.findings.append(Finding(
-                    rule_id="order-too-large", severity=Severity.ERROR, source=contract,
-                    message=f"{order.label} has {administrations} administrations, more than the "
-                            f"{self.max_administrations} one cycle can hold (--max-administrations); it was not checked"))
+    def check_files(self, files: Iterable[tuple[str, bytes] | FileResult]) -> Iterator[FileResult]:
+        """Each file's result, in the order given, as soon as it is complete.
+
+        The engine checks orders many at a time, across files: its queries cost as much to parse
+        as to run on one order. A file given as a FileResult (one that could not be read) passes
+        through in its place. At most one batch of orders is held at a time.
+        """
+        waiting: deque[_Pending] = deque()
+        batch: list[tuple[_Pending, OrderInput]] = []
+        for item in files:
+            if isinstance(item, FileResult):
+                waiting.append(_Pending(item, read=True))
+                yield from _finished(waiting)
                 continue
-            for finding in self.engine.check(order.graph):
+            name, data = item
+            entry = _Pending(FileResult(name))
+            waiting.append(entry)
+            try:
+                document = read_document(name, data, self.kb.context, self.max_administrations)
+                for order in document.orders:
+                    if self._too_large(order, entry.result):
+                        continue
+                    entry.unchecked += 1
+                    batch.append((entry, order))
+                    if len(batch) >= self.engine_batch:
+                        self._check_orders(batch)
+                        batch = []
+                        yield from _finished(waiting)
+                entry.result.findings += [replace(f, source=self.contract) for f in document.findings]
+            except RecursionError:
+                # Nesting deep enough to exhaust the stack in any reader (ours, rdflib's) is not an order.
+                entry.result = FileResult(name, findings=[replace(
+                    format_finding("not-json", "the document is nested too deeply to be an order"),
+                    source=self.contract)])
+            entry.read = True
+            yield from _finished(waiting)
+        self._check_orders(batch)
+        yield from _finished(waiting)
+
+    def _too_large(self, order: OrderInput, result: FileResult) -> bool:
+        administrations = len(set(order.graph.objects(order.root, PV.administration)))
+        if administrations <= self.max_administrations:
+            return False
+        # The rules' cost grows with the administrations of an order: past any real cycle, stop.
+        result.findings.append(Finding(
+            rule_id="order-too-large", severity=Severity.ERROR, source=self.contract,
+            message=f"{order.label} has {administrations} administrations, more than the "
+                    f"{self.max_administrations} one cycle can hold (--max-administrations); it was not checked"))
+        return True
+
+    def _check_orders(self, batch: list[tuple["_Pending", OrderInput]]) -> None:
+        for (entry, order), found in zip(batch, self.engine.check_many([order.graph for _, order in batch])):
+            findings = []
+            for finding in found:
                 position = order.locate(finding)
                 if position:
                     finding = replace(finding, line=position[0], column=position[1])
                 findings.append(finding)
             findings.sort(key=_reading_order)
-            result.orders.append(OrderResult(
+            entry.result.orders.append(OrderResult(
                 label=order.label,
                 regimen=_literal_text(order.graph.value(order.root, PV.regimen)),
                 cycle=_whole(order.graph.value(order.root, PV.cycle)),
                 findings=findings,
-                administrations=_administrations(order)))
-        result.findings += [replace(f, source=contract) for f in document.findings]
+                administrations=_administrations(order, self.place_administrations)))
+            entry.unchecked -= 1
+
+
+@dataclass
+class _Pending:
+    """A file's result while its orders wait for the engine."""
+
+    result: FileResult
+    read: bool = False
+    unchecked: int = 0
+
+
+def _finished(waiting: deque[_Pending]) -> Iterator[FileResult]:
+    """The results at the front that are complete, in file order."""
+    while waiting and waiting[0].read and waiting[0].unchecked == 0:
+        result = waiting.popleft().result
         result.findings.sort(key=_reading_order)
-        return result
+        yield result
 
 
 def rule_infos(kb: KnowledgeBase, catalogue: Catalogue) -> dict[str, RuleInfo]:
@@ -81,12 +135,13 @@ def rule_infos(kb: KnowledgeBase, catalogue: Catalogue) -> dict[str, RuleInfo]:
             for r in catalogue.rules}
 
 
-def _administrations(order: OrderInput) -> list[Administration]:
+def _administrations(order: OrderInput, placed: bool) -> list[Administration]:
     graph = order.graph
     shown = []
     for node in graph.objects(order.root, PV.administration):
         days = sorted(d for d in (_whole(day) for day in graph.objects(node, PV.day)) if d is not None)
-        position = order.locate(Finding(rule_id="", severity=Severity.INFO, message="", focus=_node_id(node)))
+        position = placed and order.locate(Finding(rule_id="", severity=Severity.INFO, message="",
+                                                   focus=_node_id(node)))
         shown.append(Administration(
             agent=_text(graph.value(node, PV.agent)) or "?", route=_text(graph.value(node, PV.route)),
             days=tuple(days), dose_level=_quantity(graph, graph.value(node, PV.doseLevel)),
