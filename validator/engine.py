@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator, Protocol, Sequence
+from typing import Iterable, Iterator, Protocol, Sequence
 
 import pyoxigraph as ox
-from rdflib import RDF, BNode, Graph, Literal, URIRef
+from rdflib import RDF, Graph, URIRef
 
 from .findings import Finding
 from .knowledge import KnowledgeBase
 from .rules import Catalogue, Rule
+from .terms import text as _text
+from .terms import to_ox as _to_ox
+from .terms import to_rdflib
 from .vocabulary import SH
 
 _KB_GRAPH = ox.NamedNode("urn:protovalidate:graph:knowledge-base")
@@ -30,11 +33,15 @@ _PLACEHOLDER = re.compile(r"\{[?$](\w+)\}")
 BATCH_SIZE = 64
 
 
+Triples = Iterable[tuple]
+"""An order: its triples, as an rdflib Graph or as (subject, predicate, object) of either library's terms."""
+
+
 class Engine(Protocol):
-    def check(self, order: Graph) -> list[Finding]:
+    def check(self, order: Triples) -> list[Finding]:
         """The findings of every rule on one order (its triples only)."""
 
-    def check_many(self, orders: Sequence[Graph]) -> list[list[Finding]]:
+    def check_many(self, orders: Sequence[Triples]) -> list[list[Finding]]:
         """The findings of each order, each judged on its own triples only, as ``check`` would give them."""
 
 
@@ -60,11 +67,13 @@ class OxigraphEngine:
         self._node_predicates = frozenset(ox.NamedNode(p) for rule in catalogue.rules
                                           for p in rule.targets.objects_of)
         self._lists = {c.select: _concatenated(c.select) for rule in catalogue.rules for c in rule.constraints}
+        # The derivations run inside the store: their CONSTRUCTs as SPARQL INSERTs into the orders' graph.
+        self._inserts = [_as_insert(d.construct) for d in catalogue.derivations]
 
-    def check(self, order: Graph) -> list[Finding]:
+    def check(self, order: Triples) -> list[Finding]:
         return self.check_many([order])[0]
 
-    def check_many(self, orders: Sequence[Graph]) -> list[list[Finding]]:
+    def check_many(self, orders: Sequence[Triples]) -> list[list[Finding]]:
         prepared = [self._prepare(order) for order in orders]
         findings: list[list[Finding]] = [[] for _ in orders]
         for batch in _batches(list(enumerate(prepared)), self.batch_size):
@@ -72,11 +81,11 @@ class OxigraphEngine:
                 findings[index] = found
         return findings
 
-    def _prepare(self, order: Graph) -> "_Prepared":
+    def _prepare(self, order: Triples) -> "_Prepared":
         triples, own, alone = [], set(), False
         for triple in order:
             terms = tuple(map(_to_ox, triple))
-            for term in (terms[0], terms[2] if triple[1] != RDF.type else None):
+            for term in (terms[0], terms[2] if terms[1] != _TYPE else None):
                 if isinstance(term, (ox.NamedNode, ox.BlankNode)):
                     if term in self._kb_nodes:
                         alone = True
@@ -96,23 +105,19 @@ class OxigraphEngine:
             quads += [ox.Quad(renamed.get(s, s), p, renamed.get(o, o), _ORDER_GRAPH) for s, p, o in order.triples]
         self.store.extend(quads)
         try:
-            for derivation in self.catalogue.derivations:
-                derived = list(self._query(derivation.construct))
-                self.store.extend([ox.Quad(t.subject, t.predicate, t.object, _ORDER_GRAPH) for t in derived])
+            for insert in self._inserts:
+                self.store.update(insert)
             findings: list[list[Finding]] = [[] for _ in batch]
-            targets: dict = {}  # many rules share their targets: select each set once
+            targets: dict = {}  # many rules share their targets: select each set once, and only if needed
             for rule in self.catalogue.rules:
-                if rule.targets not in targets:
-                    targets[rule.targets] = {row["this"] for row in self._query(rule.targets.sparql())}
-                focus_nodes = targets[rule.targets]
-                if not focus_nodes:
-                    continue
                 for constraint in rule.constraints:
                     solutions = self._query(constraint.select)
                     variables = [v.value for v in solutions.variables]
                     for row in solutions:
                         focus = row["this"]
-                        if focus not in focus_nodes:
+                        if rule.targets not in targets:
+                            targets[rule.targets] = {row["this"] for row in self._query(rule.targets.sparql())}
+                        if focus not in targets[rule.targets]:
                             continue
                         values = {name: original.get(row[name]) or _unbatched(_text(row[name]))
                                   for name in variables if row[name] is not None}
@@ -142,6 +147,7 @@ class _Prepared:
     """It names a knowledge-base node or puts a literal where a rule expects a node: no company."""
 
 
+_TYPE = ox.NamedNode(str(RDF.type))
 _BATCH_IRI = "urn:protovalidate:batch:"
 _BATCH_IRI_TEXT = re.compile(re.escape(_BATCH_IRI) + r"\d+:")
 
@@ -150,6 +156,20 @@ def _renamed(node, index: int):
     if isinstance(node, ox.BlankNode):
         return ox.BlankNode(f"o{index}x{node.value}")
     return ox.NamedNode(f"{_BATCH_IRI}{index}:{node.value}")
+
+
+def _as_insert(construct: str) -> str:
+    """CONSTRUCT { T } WHERE { W }, prefixes kept, as INSERT { GRAPH <orders> { T } } over both graphs."""
+    start = construct.index("CONSTRUCT")
+    opening = construct.index("{", start)
+    depth, end = 0, opening
+    for end in range(opening, len(construct)):
+        depth += {"{": 1, "}": -1}.get(construct[end], 0)
+        if depth == 0:
+            break
+    template = construct[opening + 1:end]
+    return (f"{construct[:start]}INSERT {{ GRAPH <{_ORDER_GRAPH.value}> {{{template}}} }}\n"
+            f"USING <{_KB_GRAPH.value}> USING <{_ORDER_GRAPH.value}>\n{construct[end + 1:]}")
 
 
 def _unbatched(text: str | None) -> str | None:
@@ -199,17 +219,17 @@ class PyshaclEngine:
         self.catalogue = catalogue
         _memoise_rdflib_query_translation()
 
-    def check_many(self, orders: Sequence[Graph]) -> list[list[Finding]]:
+    def check_many(self, orders: Sequence[Triples]) -> list[list[Finding]]:
         return [self.check(order) for order in orders]
 
-    def check(self, order: Graph) -> list[Finding]:
+    def check(self, order: Triples) -> list[Finding]:
         import pyshacl  # imported here: only tests and benchmarks use this engine
 
         data = Graph()
         for triple in self.kb.graph:
             data.add(triple)
         for triple in order:
-            data.add(triple)
+            data.add(tuple(map(to_rdflib, triple)))
         _, report, _ = pyshacl.validate(data, shacl_graph=self.kb.shapes, advanced=True,
                                         inference="none", allow_warnings=True)
         findings = []
@@ -264,39 +284,3 @@ def _integer(text: str | None) -> int | None:
         return int(float(text)) if text is not None else None
     except ValueError:
         return None
-
-
-def _text(term) -> str | None:
-    """A term as a message shows it: numbers in their shortest form."""
-    if term is None:
-        return None
-    if isinstance(term, (ox.Literal, Literal)):
-        datatype = str(term.datatype.value if isinstance(term, ox.Literal) else term.datatype or "")
-        lexical = term.value if isinstance(term, ox.Literal) else str(term)
-        if datatype.endswith(("#double", "#float", "#decimal", "#integer")):
-            try:
-                return f"{float(lexical):.10g}"
-            except ValueError:
-                return lexical
-        return lexical
-    if isinstance(term, ox.BlankNode):
-        return f"_:{term.value}"
-    if isinstance(term, BNode):
-        return f"_:{term}"
-    if isinstance(term, ox.NamedNode):
-        return term.value
-    return str(term)
-
-
-def _to_ox(term):
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    raise TypeError(f"not an RDF term: {term!r}")

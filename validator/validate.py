@@ -6,7 +6,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import Iterable, Iterator
 
-from rdflib import BNode, Literal
+import pyoxigraph as ox
 
 from .config import MAX_ADMINISTRATIONS
 from .documents import OrderInput, read_document
@@ -16,6 +16,7 @@ from .knowledge import KnowledgeBase
 from .jsonld import FORMAT_RULES, format_finding
 from .reporting.model import RuleInfo
 from .rules import Catalogue, Severity
+from .terms import number, text
 from .vocabulary import PV
 
 CONTRACT_SOURCE = "https://w3id.org/protovalidate/kb/source-order-contract"
@@ -85,7 +86,7 @@ class Validator:
         yield from _finished(waiting)
 
     def _too_large(self, order: OrderInput, result: FileResult) -> bool:
-        administrations = len(set(order.graph.objects(order.root, PV.administration)))
+        administrations = len(set(order.objects(order.root, PV.administration)))
         if administrations <= self.max_administrations:
             return False
         # The rules' cost grows with the administrations of an order: past any real cycle, stop.
@@ -96,7 +97,7 @@ class Validator:
         return True
 
     def _check_orders(self, batch: list[tuple["_Pending", OrderInput]]) -> None:
-        for (entry, order), found in zip(batch, self.engine.check_many([order.graph for _, order in batch])):
+        for (entry, order), found in zip(batch, self.engine.check_many([order.triples for _, order in batch])):
             findings = []
             for finding in found:
                 position = order.locate(finding)
@@ -106,8 +107,8 @@ class Validator:
             findings.sort(key=_reading_order)
             entry.result.orders.append(OrderResult(
                 label=order.label,
-                regimen=_literal_text(order.graph.value(order.root, PV.regimen)),
-                cycle=_whole(order.graph.value(order.root, PV.cycle)),
+                regimen=_literal_text(order.value(order.root, PV.regimen)),
+                cycle=_whole(order.value(order.root, PV.cycle)),
                 findings=findings,
                 administrations=_administrations(order, self.place_administrations)))
             entry.unchecked -= 1
@@ -136,30 +137,25 @@ def rule_infos(kb: KnowledgeBase, catalogue: Catalogue) -> dict[str, RuleInfo]:
 
 
 def _administrations(order: OrderInput, placed: bool) -> list[Administration]:
-    graph = order.graph
     shown = []
-    for node in graph.objects(order.root, PV.administration):
-        days = sorted(d for d in (_whole(day) for day in graph.objects(node, PV.day)) if d is not None)
+    for node in order.objects(order.root, PV.administration):
+        days = sorted(d for d in (_whole(day) for day in order.objects(node, PV.day)) if d is not None)
         position = placed and order.locate(Finding(rule_id="", severity=Severity.INFO, message="",
-                                                   focus=_node_id(node)))
+                                                   focus=text(node)))
         shown.append(Administration(
-            agent=_text(graph.value(node, PV.agent)) or "?", route=_text(graph.value(node, PV.route)),
-            days=tuple(days), dose_level=_quantity(graph, graph.value(node, PV.doseLevel)),
-            dose=_quantity(graph, graph.value(node, PV.dose)), line=position[0] if position else None))
+            agent=text(order.value(node, PV.agent)) or "?", route=text(order.value(node, PV.route)),
+            days=tuple(days), dose_level=_quantity(order, order.value(node, PV.doseLevel)),
+            dose=_quantity(order, order.value(node, PV.dose)), line=position[0] if position else None))
     return sorted(shown, key=lambda a: (a.line or 0, a.agent, a.days))
 
 
-def _quantity(graph, node) -> str | None:
+def _quantity(order: OrderInput, node) -> str | None:
     if node is None:
         return None
-    value, unit = graph.value(node, PV.value), graph.value(node, PV.unit)
-    number = value.toPython() if isinstance(value, Literal) else value
-    shown = f"{number:g}" if isinstance(number, (int, float)) else str(number)
-    return f"{shown} {unit}" if unit is not None else shown
-
-
-def _node_id(node) -> str:
-    return f"_:{node}" if isinstance(node, BNode) else str(node)
+    value, unit = order.value(node, PV.value), order.value(node, PV.unit)
+    amount = number(value)
+    shown = f"{amount:g}" if amount is not None else _plain(value)
+    return f"{shown} {_plain(unit)}" if unit is not None else shown
 
 
 def _reading_order(finding: Finding):
@@ -168,15 +164,14 @@ def _reading_order(finding: Finding):
 
 def _literal_text(term) -> str | None:
     """A regimen as the order title shows it: only as the string an order names (a node has no name)."""
-    return str(term) if isinstance(term, Literal) else None
+    return term.value if isinstance(term, ox.Literal) else None
 
 
-def _text(term) -> str | None:
-    return str(term) if term is not None else None
+def _plain(term) -> str | None:
+    """A term as its lexical form or IRI (a blank node as _:label)."""
+    return text(term) if not isinstance(term, ox.Literal) else term.value
 
 
 def _whole(term) -> int | None:
-    if isinstance(term, Literal) and isinstance(term.toPython(), (int, float)):
-        value = term.toPython()
-        return int(value) if float(value).is_integer() else None
-    return None
+    value = number(term)
+    return int(value) if value is not None and float(value).is_integer() else None
