@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Protocol, Sequence
 
 import pyoxigraph as ox
-from rdflib import RDF, Graph, URIRef
+from rdflib import RDF, Graph
 
 from .findings import Finding
 from .knowledge import KnowledgeBase
@@ -62,8 +62,9 @@ class OxigraphEngine:
         self.catalogue = catalogue
         self.batch_size = batch_size
         self.store = ox.Store()
-        self.store.bulk_extend(ox.Quad(*map(_to_ox, triple), _KB_GRAPH) for triple in kb.graph)
-        self._kb_nodes = frozenset(_to_ox(s) for s in kb.graph.subjects() if isinstance(s, URIRef))
+        self.store.load(kb.ntriples.encode(), ox.RdfFormat.N_TRIPLES, to_graph=_KB_GRAPH)
+        self._kb_nodes = frozenset(q.subject for q in self.store.quads_for_pattern(None, None, None, _KB_GRAPH)
+                                   if isinstance(q.subject, ox.NamedNode))
         self._node_predicates = frozenset(ox.NamedNode(p) for rule in catalogue.rules
                                           for p in rule.targets.objects_of)
         self._lists = {c.select: _concatenated(c.select) for rule in catalogue.rules for c in rule.constraints}

@@ -1,20 +1,25 @@
 """The knowledge base: ontology, regimens and shapes, loaded once per run.
 
 Everything is read from package data, never from the working directory, so
-the installed command behaves the same wherever it runs.
+the installed command behaves the same wherever it runs. Parsing the Turtle
+is most of a single order's check, so the shipped knowledge base is also kept
+compiled (compiled.py): the triples as N-Triples for Oxigraph and the rule
+catalogue, under a digest of every file of the package.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
 from rdflib import RDF, RDFS, Graph, Literal
-from rdflib.compare import to_canonical_graph
 
+from . import compiled
+from .rules import Catalogue
 from .vocabulary import CONTEXT_V1, PV, SH
 
 
@@ -52,6 +57,18 @@ class KnowledgeBase:
         ``leave_out`` is a file of those directories not to load (the template
         being checked, which ``extra_files`` may then add back on purpose).
         """
+        shipped_only = not extra_regimen_dirs and not extra_files
+        if shipped_only:
+            cached = compiled.load(tolerance_percent)
+            if cached is not None:
+                return CompiledKnowledgeBase(cached)
+        kb = cls._parse(extra_regimen_dirs, tolerance_percent, extra_files, leave_out)
+        if shipped_only:
+            compiled.save(tolerance_percent, kb.compile())
+        return kb
+
+    @classmethod
+    def _parse(cls, extra_regimen_dirs, tolerance_percent, extra_files, leave_out) -> "KnowledgeBase":
         try:
             graph, shapes = Graph(), Graph()
             ontology = resources.files("chemo_protovalidate.ontology")
@@ -81,24 +98,30 @@ class KnowledgeBase:
                 shapes += site
         return cls.from_graphs(graph, shapes, context, tolerance_percent)
 
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        return Catalogue.from_shapes(self.shapes)
+
+    @cached_property
+    def ntriples(self) -> str:
+        """The data as N-Triples, which Oxigraph loads in a few milliseconds."""
+        return self.graph.serialize(format="nt")
+
+    def compile(self) -> dict:
+        return {"ntriples": self.ntriples, "shapes": self.shapes.serialize(format="nt"), "context": self.context,
+                "sources": self.sources, "catalogue": self.catalogue}
+
     @classmethod
     def from_graphs(cls, graph: Graph, shapes: Graph, context: dict,
                     tolerance_percent: float | None = None) -> "KnowledgeBase":
         if tolerance_percent is not None:
             for setting in list(graph.subjects(RDF.type, PV.DoseTolerance)):
                 graph.set((setting, PV.percent, Literal(Decimal(str(tolerance_percent)))))
-        # Blank nodes (dose levels) get labels from their content, not at random,
-        # so that every run loads the same graph in the same order.
-        canonical = Graph()
-        for triple in to_canonical_graph(graph):
-            canonical.add(triple)
-        for prefix, namespace in graph.namespaces():
-            canonical.bind(prefix, namespace)
-        kb = cls(graph=canonical, shapes=shapes, context=context)
+        kb = cls(graph=graph, shapes=shapes, context=context)
         kb.sources = {
-            str(s): Source(str(s), str(canonical.value(s, RDFS.label) or s),
-                           str(canonical.value(s, RDFS.seeAlso)) if canonical.value(s, RDFS.seeAlso) else None)
-            for s in canonical.subjects(RDF.type, PV.RuleSource)
+            str(s): Source(str(s), str(graph.value(s, RDFS.label) or s),
+                           str(graph.value(s, RDFS.seeAlso)) if graph.value(s, RDFS.seeAlso) else None)
+            for s in graph.subjects(RDF.type, PV.RuleSource)
         }
         return kb
 
@@ -113,6 +136,25 @@ class KnowledgeBase:
 
     def regimen_ids(self) -> list[str]:
         return sorted(regimen_identifiers(self.graph))
+
+
+class CompiledKnowledgeBase(KnowledgeBase):
+    """The shipped knowledge base as compiled: the rdflib graphs are parsed only if something asks for them."""
+
+    def __init__(self, data: dict):
+        self.context = data["context"]
+        self.sources = data["sources"]
+        self.__dict__["ntriples"] = data["ntriples"]
+        self.__dict__["catalogue"] = data["catalogue"]
+        self._shapes_ntriples = data["shapes"]
+
+    @cached_property
+    def graph(self) -> Graph:
+        return Graph().parse(data=self.ntriples, format="nt")
+
+    @cached_property
+    def shapes(self) -> Graph:
+        return Graph().parse(data=self._shapes_ntriples, format="nt")
 
 
 def regimen_identifiers(graph: Graph) -> list[str]:

@@ -32,7 +32,7 @@ class Validator:
         self.max_administrations = max_administrations
         # The line of each administration, for reports that draw them (html): it costs a map of the whole file.
         self.place_administrations = place_administrations
-        self.catalogue = Catalogue.from_shapes(self.kb.shapes)
+        self.catalogue = self.kb.catalogue
         self.engine: Engine = engine(self.kb, self.catalogue)
         self.engine_batch = getattr(self.engine, "batch_size", 1)
         self.contract = self.kb.source(CONTRACT_SOURCE)

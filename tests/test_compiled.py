@@ -1,0 +1,61 @@
+"""The compiled knowledge base (validator/compiled.py) answers exactly as the parsed one does."""
+
+from __future__ import annotations
+
+import pytest
+
+from chemo_protovalidate import compiled
+from chemo_protovalidate.knowledge import CompiledKnowledgeBase, KnowledgeBase
+from chemo_protovalidate.validate import Validator
+from conftest import EXAMPLES
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROTOVALIDATE_CACHE_DIR", str(tmp_path))
+    return tmp_path
+
+
+def _verdicts(kb) -> list:
+    validator = Validator(kb)
+    paths = sorted((EXAMPLES / "invalid").glob("*.jsonld"))[:40]
+    return [(r.path, [(f.rule_id, f.message) for o in r.orders for f in o.findings])
+            for r in validator.check_files((str(p), p.read_bytes()) for p in paths)]
+
+
+def test_the_second_load_is_compiled_and_gives_the_same_findings(cache_dir):
+    parsed = KnowledgeBase.load()
+    assert not isinstance(parsed, CompiledKnowledgeBase)
+    assert len(list(cache_dir.glob("kb-*.pickle"))) == 1
+    again = KnowledgeBase.load()
+    assert isinstance(again, CompiledKnowledgeBase)
+    assert [r.rule_id for r in again.catalogue.rules] == [r.rule_id for r in parsed.catalogue.rules]
+    assert again.sources == parsed.sources and again.context == parsed.context
+    assert len(again.graph) == len(parsed.graph)  # parsed back from N-Triples only when asked for
+    assert _verdicts(again) == _verdicts(parsed)
+
+
+def test_a_tolerance_is_compiled_apart(cache_dir):
+    KnowledgeBase.load()
+    KnowledgeBase.load(tolerance_percent=10)
+    assert len(list(cache_dir.glob("kb-*.pickle"))) == 2
+
+
+def test_a_damaged_cache_file_is_parsed_again(cache_dir):
+    KnowledgeBase.load()
+    (path,) = cache_dir.glob("kb-*.pickle")
+    path.write_bytes(b"not a pickle")
+    kb = KnowledgeBase.load()
+    assert not isinstance(kb, CompiledKnowledgeBase) and kb.catalogue.rules
+    assert compiled.load(None) is not None  # and written whole again
+
+
+def test_site_regimens_are_never_compiled(cache_dir):
+    KnowledgeBase.load(extra_regimen_dirs=(EXAMPLES.parent / "templates" / "valid",))
+    assert not list(cache_dir.glob("kb-*.pickle"))
+
+
+def test_an_empty_cache_dir_setting_turns_the_cache_off(monkeypatch):
+    monkeypatch.setenv("PROTOVALIDATE_CACHE_DIR", "")
+    assert compiled._path(None) is None
+    assert not isinstance(KnowledgeBase.load(), CompiledKnowledgeBase)
