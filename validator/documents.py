@@ -48,7 +48,9 @@ class OrderInput:
         return self._index.get((subject, str(predicate)), [])
 
     def value(self, subject, predicate: str):
-        return next(iter(self.objects(subject, predicate)), None)
+        """One value; of several (an RDF order may state two regimens), the same one in every run."""
+        return min(self.objects(subject, predicate), key=lambda term: (not isinstance(term, ox.Literal), str(term)),
+                   default=None)
 
     @cached_property
     def _index(self) -> dict:
@@ -124,6 +126,10 @@ def _read_json(text: str, project_context: dict, max_administrations: int | None
                 root = ox.BlankNode(order.node[2:]) if order.node.startswith("_:") else ox.NamedNode(order.node)
                 if root in by_subject:
                     yield OrderInput(order.label, root, _reachable(triples, root, by_subject), locator(order.pointer))
+                else:  # never a silent pass: an order that says nothing in RDF is not checked, and says so
+                    document.findings.append(format_finding(
+                        "not-rdf", f"{order.label} states nothing once converted to RDF; it was not checked",
+                        parsed.position(order.pointer)))
 
     document.orders = orders()
     return document

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import json_source_map
+import pyoxigraph as ox
 
 from .findings import Finding
 from .rules import Severity
@@ -63,6 +64,13 @@ def _finite(text: str) -> float:
     if math.isinf(value):
         raise _NonFinite(f"{text} is too large a number")
     return value
+
+
+def _integer(text: str) -> int:
+    """A JSON integer longer than any float: refused like 1e400 (Python would refuse past 4,300 digits anyway)."""
+    if len(text.lstrip("-")) > 309:
+        raise _NonFinite(f"{text[:20]}... ({len(text)} digits) is too large a number")
+    return int(text)
 
 
 def pointer_join(pointer: str, key: str | int) -> str:
@@ -122,9 +130,10 @@ class JsonDocument:
 def read(text: str, project_context: dict, max_administrations: int | None = None) -> JsonDocument:
     doc = JsonDocument(text)
     try:
-        data = json.loads(text, object_pairs_hook=_object, parse_constant=_reject_constant, parse_float=_finite)
+        data = json.loads(text, object_pairs_hook=_object, parse_constant=_reject_constant, parse_float=_finite,
+                          parse_int=_integer)
     except _NonFinite as error:
-        line = _line_of(text, re.compile(r"(?<![\w\"])-?(NaN|Infinity|\d[\d.]*[eE]\+?\d{3,})\b"))
+        line = _line_of(text, re.compile(r"(?<![\w\"])-?(NaN|Infinity|\d[\d.]*[eE]\+?\d{3,}|\d{310,})\b"))
         doc.findings.append(format_finding("not-json", str(error), line))
         return doc
     except json.JSONDecodeError as error:
@@ -211,9 +220,13 @@ class _Walker:
         self.usable = True
         own = self.resolve(order.get("@context"), pointer_join(pointer, "@context")) if "@context" in order else []
         contexts = inherited + own
-        if not contexts and "@context" not in order:
-            self.add("missing-context", "the order has no @context: it needs "
-                     f"\"@context\": \"{CONTEXT_V1}\"", pointer)
+        if not contexts:
+            if "@context" not in order:
+                self.add("missing-context", "the order has no @context: it needs "
+                         f"\"@context\": \"{CONTEXT_V1}\"", pointer)
+            elif self.usable:  # an empty one ([], null); a refused one has its finding already
+                self.add("missing-context", f"the order's @context is empty: it needs \"{CONTEXT_V1}\"",
+                         pointer_join(pointer, "@context"))
             self.usable = False
         if "@type" not in order:
             self.add("order-missing-type", f"the order has no @type: it needs \"@type\": \"{ORDER_TYPE}\"", pointer)
@@ -257,6 +270,10 @@ class _Walker:
                 self.add("context-override", f"the inline context redefines the project's term {key!r}; "
                          "the order format's terms cannot be changed", pointer_join(pointer, key))
                 self.usable = False
+            elif not _term_definition(definition):
+                self.add("invalid-context", f"the inline context defines {key!r} as {json.dumps(definition)}: a term "
+                         "is an IRI or an object whose @id is one", pointer_join(pointer, key))
+                self.usable = False
             elif isinstance(definition, dict) and "@context" in definition:
                 definition["@context"] = self.resolve(definition["@context"],
                                                       pointer_join(pointer_join(pointer, key), "@context"))
@@ -268,9 +285,9 @@ class _Walker:
             for term, definition in context.items():
                 if term.startswith("@"):
                     continue
-                iri = definition.get("@id", "") if isinstance(definition, dict) else str(definition)
-                # A bare prefix ("pv") is not a key an order may use.
-                if not iri.endswith(("#", "/")):
+                iri = definition.get("@id", "") if isinstance(definition, dict) else definition
+                # A bare prefix ("pv") is not a key an order may use; a null definition drops the key.
+                if isinstance(iri, str) and iri and not iri.endswith(("#", "/")):
                     defined[term] = definition
         return defined
 
@@ -294,8 +311,10 @@ class _Walker:
             while f"_:{_LABEL_PREFIX}{self.next_label}" in self.used_ids:
                 self.next_label += 1
             node["@id"] = f"_:{_LABEL_PREFIX}{self.next_label}"
-        elif not isinstance(node["@id"], str):
-            self.add("invalid-id", f"@id must be a string, not {json.dumps(node['@id'])}", pointer_join(pointer, "@id"))
+        elif not isinstance(node["@id"], str) or not _node_id(node["@id"]):
+            what = json.dumps(node["@id"]) if not isinstance(node["@id"], str) else repr(node["@id"])
+            self.add("invalid-id", f"@id must be an absolute IRI (urn:..., https://...) or a blank node (_:name), "
+                     f"not {what}", pointer_join(pointer, "@id"))
             node["@id"] = f"_:{_LABEL_PREFIX}invalid{len(self.used_ids)}"
         self.used_ids.add(node["@id"])
         self.doc.node_pointers.setdefault(node["@id"], []).append(pointer)
@@ -371,7 +390,7 @@ FORMAT_RULES = {
     "duplicate-key": "The same key twice in one JSON object (a parser would keep only the last).",
     "order-missing-type": "An order's @type is ChemotherapyOrder.",
     "duplicate-order-id": "Two orders in one file with the same @id.",
-    "invalid-id": "An @id that is not a string.",
+    "invalid-id": "An @id that is not an absolute IRI or a blank-node name.",
     "day-and-days": "An administration gives both day and days.",
     "repeated-day": "A day listed twice in one administration's days.",
     "unreadable-file": "The file could not be read as text (not UTF-8).",
@@ -385,3 +404,22 @@ def format_finding(rule: str, message: str, position: tuple[int, int] | None = N
     assert rule in FORMAT_RULES, rule
     line, column = position if position else (None, None)
     return Finding(rule_id=rule, severity=Severity.ERROR, message=message, line=line, column=column)
+
+
+def _term_definition(definition: Any) -> bool:
+    """A term definition JSON-LD can use: an IRI string, null, or an object with a string @id (or none)."""
+    if definition is None or isinstance(definition, str):
+        return True
+    return isinstance(definition, dict) and isinstance(definition.get("@id", ""), (str, type(None)))
+
+
+def _node_id(value: str) -> bool:
+    """An @id RDF can hold: an absolute IRI or a blank-node name (a relative one would vanish in conversion)."""
+    try:
+        if value.startswith("_:"):
+            ox.BlankNode(value[2:])
+        else:
+            ox.NamedNode(value)
+    except ValueError:
+        return False
+    return True

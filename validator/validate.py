@@ -146,7 +146,7 @@ def _administrations(order: OrderInput, placed: bool) -> list[Administration]:
             agent=text(order.value(node, PV.agent)) or "?", route=text(order.value(node, PV.route)),
             days=tuple(days), dose_level=_quantity(order, order.value(node, PV.doseLevel)),
             dose=_quantity(order, order.value(node, PV.dose)), line=position[0] if position else None))
-    return sorted(shown, key=lambda a: (a.line or 0, a.agent, a.days))
+    return sorted(shown, key=lambda a: (a.line or 0, a.agent, a.days, a.route or "", a.dose_level or "", a.dose or ""))
 
 
 def _quantity(order: OrderInput, node) -> str | None:
@@ -159,7 +159,8 @@ def _quantity(order: OrderInput, node) -> str | None:
 
 
 def _reading_order(finding: Finding):
-    return (finding.line or 0, finding.column or 0, finding.agent or "", finding.day or 0, finding.rule_id, finding.message)
+    return (finding.line or 0, finding.column or 0, finding.agent or "", finding.day or 0, finding.rule_id, finding.message,
+            finding.value or "", finding.key or "", finding.focus or "")
 
 
 def _literal_text(term) -> str | None:
