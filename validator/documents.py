@@ -174,7 +174,11 @@ def _read_rdf(text: str, syntax: str) -> Document:
     for node in untyped:
         document.findings.append(format_finding(
             "order-missing-type", f"{_name(node)} has administrations or a regimen but no rdf:type pv:ChemotherapyOrder"))
-    triples = [tuple(map(to_ox, triple)) for triple in graph]
+    try:
+        triples = [tuple(map(to_ox, triple)) for triple in graph]
+    except ValueError as error:  # rdflib lets through IRIs and tags that RDF does not allow (<urn:x y>)
+        document.findings.append(format_finding("not-rdf", f"not valid {_SYNTAX_NAMES[syntax]}: {error}"))
+        return document
     by_subject = _by_subject(triples)
     for index, root in enumerate(typed + untyped, start=1):
         label = str(root) if isinstance(root, URIRef) else f"order {index}"
