@@ -6,7 +6,9 @@ SHACL-SPARQL query runs once per order with ``$this`` left free, instead of
 once per focus node as SHACL's definition (and pyshacl) does. That is the
 same answer as long as the shapes keep the house rule written at the top of
 shapes/derivations.ttl; ``PyshaclEngine`` evaluates by the book and
-tests/test_engine_parity.py holds the two to the same findings.
+tests/test_engine_parity.py holds the two to the same findings. A shape that
+does not promise the house rule (no pv:ruleId) is evaluated by the book here
+too: once per focus node, $this pre-bound (tests/test_w3c_shacl.py).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Protocol, Sequence
 
 import pyoxigraph as ox
-from rdflib import RDF, Graph
+from rdflib import RDF, Graph, URIRef
 
 from .findings import Finding
 from .knowledge import KnowledgeBase
@@ -70,6 +72,10 @@ class OxigraphEngine:
         self._lists = {c.select: _concatenated(c.select) for rule in catalogue.rules for c in rule.constraints}
         # The derivations run inside the store: their CONSTRUCTs as SPARQL INSERTs into the orders' graph.
         self._inserts = [_as_insert(d.construct) for d in catalogue.derivations]
+        self._prebinding = {c.select: _for_prebinding(c.select) for rule in catalogue.rules if rule.prebound
+                            for c in rule.constraints}
+        self.result_terms: dict[Finding, set[tuple]] | None = None
+        """Set to a dict to have each finding's (focus, ?path, value) RDF terms, as the store holds them (tests)."""
 
     def check(self, order: Triples) -> list[Finding]:
         return self.check_many([order])[0]
@@ -77,7 +83,9 @@ class OxigraphEngine:
     def check_many(self, orders: Sequence[Triples]) -> list[list[Finding]]:
         prepared = [self._prepare(order) for order in orders]
         findings: list[list[Finding]] = [[] for _ in orders]
-        for batch in _batches(list(enumerate(prepared)), self.batch_size):
+        # A shape that does not promise the house rule may read the whole store: each order alone then.
+        size = 1 if any(rule.prebound for rule in self.catalogue.rules) else self.batch_size
+        for batch in _batches(list(enumerate(prepared)), size):
             for index, found in zip([i for i, _ in batch], self._run([p for _, p in batch])):
                 findings[index] = found
         return findings
@@ -97,35 +105,35 @@ class OxigraphEngine:
         return _Prepared(triples, frozenset(own), alone)
 
     def _run(self, batch: list["_Prepared"]) -> list[list[Finding]]:
-        owner, original = {}, {}
+        owner, original, aliases = {}, {}, {}
         quads = []
         for index, order in enumerate(batch):
             renamed = {node: _renamed(node, index) for node in order.own}
             owner.update((new, index) for new in renamed.values())
             original.update((new, _text(node)) for node, new in renamed.items())
+            for node, new in renamed.items():
+                aliases.setdefault(node, []).append(new)
             quads += [ox.Quad(renamed.get(s, s), p, renamed.get(o, o), _ORDER_GRAPH) for s, p, o in order.triples]
         self.store.extend(quads)
         try:
             for insert in self._inserts:
                 self.store.update(insert)
             findings: list[list[Finding]] = [[] for _ in batch]
-            targets: dict = {}  # many rules share their targets: select each set once, and only if needed
+            targets = _TargetSets(self, aliases)
             for rule in self.catalogue.rules:
                 for constraint in rule.constraints:
-                    solutions = self._query(constraint.select)
-                    variables = [v.value for v in solutions.variables]
-                    for row in solutions:
-                        focus = row["this"]
-                        if rule.targets not in targets:
-                            targets[rule.targets] = {row["this"] for row in self._query(rule.targets.sparql())}
-                        if focus not in targets[rule.targets]:
-                            continue
-                        values = {name: original.get(row[name]) or _unbatched(_text(row[name]))
-                                  for name in variables if row[name] is not None}
+                    for focus, row in self._solutions(rule, constraint, targets):
+                        values = {name: original.get(term) or _unbatched(_text(term)) for name, term in row.items()}
                         for name, separator in self._lists.get(constraint.select, ()):
                             if name in values:
                                 values[name] = separator.join(sorted(values[name].split(separator), key=_natural))
-                        finding = _finding(self.kb, rule, constraint.message, values, focus=values["this"])
+                        # SHACL 5.3.2: sh:resultPath from ?path when it is an IRI.
+                        path = values.get("path") if isinstance(row.get("path"), ox.NamedNode) else None
+                        finding = _finding(self.kb, rule, constraint.message, values, path=path,
+                                           focus=original.get(focus) or _unbatched(_text(focus)))
+                        if self.result_terms is not None:
+                            self.result_terms.setdefault(finding, set()).add(
+                                (focus, row.get("path"), row.get("value", focus if rule.prebound else None)))
                         # A focus no order owns (a knowledge-base node) concerns each order alike.
                         for i in [owner[focus]] if focus in owner else range(len(batch)):
                             findings[i].append(finding)
@@ -133,8 +141,65 @@ class OxigraphEngine:
         finally:
             self.store.clear_graph(_ORDER_GRAPH)
 
-    def _query(self, sparql: str):
-        return self.store.query(sparql, use_default_graph_as_union=True)
+    def _query(self, sparql: str, **substitutions):
+        return self.store.query(sparql, use_default_graph_as_union=True,
+                                substitutions={ox.Variable(k): v for k, v in substitutions.items()} or None)
+
+    def _solutions(self, rule: Rule, constraint, targets: "_TargetSets") -> Iterator[tuple]:
+        """(focus node, {variable: term}) of each solution of a constraint on a focus node of its rule.
+
+        A rule with a pv:ruleId keeps the house rule: its query runs once, $this free, and its
+        solutions are kept for the focus nodes of the rule's targets. Any other shape is evaluated by
+        SHACL's definition: once per focus node, $this pre-bound (SEP-0007 substitution).
+        """
+        if rule.prebound:
+            for focus in sorted(targets.of(rule), key=str):
+                solutions = self._query(self._prebinding[constraint.select], this=focus)
+                names = [v.value for v in solutions.variables]
+                for row in solutions:
+                    yield focus, _bound(row, names)
+            return
+        solutions = self._query(constraint.select)
+        names = [v.value for v in solutions.variables]
+        for row in solutions:
+            focus = row["this"]
+            if focus in targets.of(rule):
+                yield focus, _bound(row, names)
+
+
+class _TargetSets:
+    """The focus nodes of each rule's targets in one batch: each set selected once, and only when asked for."""
+
+    def __init__(self, engine: OxigraphEngine, aliases: dict):
+        self.engine, self.aliases, self.sets = engine, aliases, {}
+
+    def of(self, rule: Rule) -> set:
+        targets = rule.targets
+        if targets not in self.sets:
+            found = set()
+            if targets.sparql():
+                found.update(row["this"] for row in self.engine._query(targets.sparql()))
+            if targets.node_sparql():
+                # A target node that is an order's own node has been renamed apart in each order naming it.
+                for row in self.engine._query(targets.node_sparql()):
+                    found.update(self.aliases.get(row["this"], [row["this"]]))
+            self.sets[targets] = found
+        return self.sets[targets]
+
+
+# pyoxigraph 0.5's substitution misses two forms SEP-0007 (and SHACL's pre-binding) define: BOUND($this) is
+# false, and an expression that is $this alone, as in BIND ($this AS ?x), leaves ?x unbound. Written
+# otherwise, they mean the same for a pre-bound $this; the W3C tests pre-binding-003 to -005 need them.
+_BOUND_THIS = re.compile(r"\bBOUND\s*\(\s*[?$]this\s*\)", re.IGNORECASE)
+_BARE_THIS = re.compile(r"\(\s*[?$]this\s+AS\b", re.IGNORECASE)
+
+
+def _for_prebinding(select: str) -> str:
+    return _BARE_THIS.sub('(COALESCE($this, "pre-bound") AS', _BOUND_THIS.sub("(true)", select))
+
+
+def _bound(row, names: list[str]) -> dict:
+    return {name: row[name] for name in names if row[name] is not None}
 
 
 @dataclass(frozen=True)
@@ -235,13 +300,15 @@ class PyshaclEngine:
                                         inference="none", allow_warnings=True)
         findings = []
         for result in report.subjects(RDF.type, SH.ValidationResult):
-            rule = self.catalogue.rule(str(report.value(result, SH.sourceShape)))
+            rule = self.catalogue.rule(_text(report.value(result, SH.sourceShape)))
             value = report.value(result, SH.value)
+            path = report.value(result, SH.resultPath)
             findings.append(_finding(
                 self.kb, rule, None,
                 {"value": _text(value)} if value is not None else {},
                 focus=_text(report.value(result, SH.focusNode)),
-                message=str(report.value(result, SH.resultMessage) or "")))
+                message=str(report.value(result, SH.resultMessage) or ""),
+                path=str(path) if isinstance(path, URIRef) else None))
         return _unique(findings)
 
 
@@ -266,14 +333,16 @@ def _memoise_rdflib_query_translation() -> None:
 
 
 def _finding(kb: KnowledgeBase, rule: Rule, template: str | None, row: dict[str, str],
-             focus: str, message: str | None = None) -> Finding:
-    if message is None:
-        message = _PLACEHOLDER.sub(lambda m: row.get(m.group(1), ""), template or "")
+             focus: str, message: str | None = None, path: str | None = None) -> Finding:
+    if message is None:  # SHACL 5.3.2: ?message if the solution binds it, else sh:message with {?var} / {$var} filled
+        message = row.get("message") or _PLACEHOLDER.sub(lambda m: row.get(m.group(1), ""), template or "")
+    # SHACL's sh:value is the focus node where ?value is unbound; our own rules show a value only when they bind one.
+    value = row.get("value", focus if rule.prebound else None)
     return Finding(
         rule_id=rule.rule_id, severity=rule.severity, message=message,
         source=kb.source(row.get("source") or rule.source),
         agent=row.get("agentId"), cycle=_integer(row.get("cycle")), day=_integer(row.get("day")),
-        value=row.get("value"), focus=focus, key=row.get("key"))
+        value=value, focus=focus, key=row.get("key"), path=path)
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

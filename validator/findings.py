@@ -23,6 +23,8 @@ class Finding:
     # Where the engine found it; used to place the finding, not shown.
     focus: str | None = None
     key: str | None = None
+    path: str | None = None
+    """The result path (SHACL sh:resultPath), an IRI: a rule's ?path, when its query binds one."""
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from .config import MAX_ADMINISTRATIONS
 from .documents import OrderInput, read_document
 from .engine import Engine, OxigraphEngine
 from .findings import Administration, FileResult, Finding, OrderResult
-from .knowledge import KnowledgeBase
+from .knowledge import KnowledgeBase, KnowledgeBaseError
 from .jsonld import FORMAT_RULES, format_finding
 from .reporting.model import RuleInfo
-from .rules import Catalogue, Severity
+from .rules import Catalogue, CatalogueError, Severity
 from .terms import number, text
 from .vocabulary import PV
 
@@ -32,7 +32,10 @@ class Validator:
         self.max_administrations = max_administrations
         # The line of each administration, for reports that draw them (html): it costs a map of the whole file.
         self.place_administrations = place_administrations
-        self.catalogue = self.kb.catalogue
+        try:
+            self.catalogue = self.kb.catalogue
+        except CatalogueError as error:  # shapes (a site's, say) the engines cannot evaluate: the tool's error, exit 2
+            raise KnowledgeBaseError(f"cannot load the shapes: {error}") from error
         self.engine: Engine = engine(self.kb, self.catalogue)
         self.engine_batch = getattr(self.engine, "batch_size", 1)
         self.contract = self.kb.source(CONTRACT_SOURCE)

@@ -43,13 +43,16 @@ def graph(report: Report) -> Graph:
         g.add((node, SH.focusNode, _focus(finding, files[id(result)], n)))
         info = report.rules.get(finding.rule_id)
         if info is not None and info.shape:
-            g.add((node, SH.sourceShape, URIRef(info.shape)))
+            # A shape without a pv:ruleId may be a blank node (rules.py names it _:label).
+            g.add((node, SH.sourceShape, BNode(info.shape[2:]) if info.shape.startswith("_:") else URIRef(info.shape)))
             # Every rule that is a shape is a SHACL-SPARQL constraint (rules.py).
             g.add((node, SH.sourceConstraintComponent, SH.SPARQLConstraintComponent))
         else:
             g.add((node, SH.sourceShape, PVS[finding.rule_id]))
         if finding.value is not None:
             g.add((node, SH.value, Literal(finding.value)))
+        if finding.path is not None:
+            g.add((node, SH.resultPath, URIRef(finding.path)))
         g.add((node, PVR.ruleId, Literal(finding.rule_id)))
         g.add((node, PVR.file, Literal(result.path)))
         for prop, value in ((PVR.line, finding.line), (PVR.column, finding.column), (PVR.day, finding.day)):
