@@ -19,6 +19,10 @@ hold thresholds) and the amounts computed for that patient. About one order
 in ten carries exactly one fault, made by one of the seven mutation kinds of
 tests/mutants.py.
 
+The manifest is JSON, and `protovalidate DIR` reads every .json file as an
+order: check the corpus as `protovalidate "DIR/*.jsonld"` (bench_speed.py
+keeps the manifest outside the folder it checks).
+
 The same seed and N give the same bytes: every random draw comes from
 ``random.Random`` seeded with a string, and nothing depends on the clock,
 the file system or hash order.
