@@ -163,7 +163,7 @@ def check(paths: tuple[str, ...], output_format: str | None, output: str | None,
 
         kb = KnowledgeBase.load(_regimen_dirs(regimen_dirs, settings),
                                 tolerance_percent=tolerance if tolerance is not None else settings.tolerance)
-        validator = Validator(kb, max_administrations=max_administrations, place_administrations=drawn)
+        validator = Validator(kb, max_administrations=max_administrations, administrations=drawn)
         results = list(check_paths(validator, files, stdin_filename, max_bytes, jobs))
         rules = validator.rules()
     except KnowledgeBaseError as error:

@@ -142,7 +142,8 @@ class Catalogue:
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise CatalogueError(f"rule id {duplicates[0]} names more than one shape")
-        derivations.sort(key=lambda d: d.order)
+        # Within one sh:order the text decides, so that every run derives in the same sequence.
+        derivations.sort(key=lambda d: (d.order, d.construct))
         return cls(tuple(rules), tuple(derivations))
 
 

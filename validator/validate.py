@@ -27,11 +27,12 @@ class Validator:
 
     def __init__(self, kb: KnowledgeBase | None = None, engine: type = OxigraphEngine,
                  tolerance_percent: float | None = None, max_administrations: int = MAX_ADMINISTRATIONS,
-                 place_administrations: bool = True):
+                 administrations: bool = True):
         self.kb = kb or KnowledgeBase.load(tolerance_percent=tolerance_percent)
         self.max_administrations = max_administrations
-        # The line of each administration, for reports that draw them (html): it costs a map of the whole file.
-        self.place_administrations = place_administrations
+        # Each order's administrations as a report draws them (html): they cost a map of the whole file
+        # for their lines, and memory for every order of the run, so they are kept only when asked for.
+        self.administrations = administrations
         try:
             self.catalogue = self.kb.catalogue
         except CatalogueError as error:  # shapes (a site's, say) the engines cannot evaluate: the tool's error, exit 2
@@ -113,7 +114,7 @@ class Validator:
                 regimen=_literal_text(order.value(order.root, PV.regimen)),
                 cycle=_whole(order.value(order.root, PV.cycle)),
                 findings=findings,
-                administrations=_administrations(order, self.place_administrations)))
+                administrations=_administrations(order) if self.administrations else []))
             entry.unchecked -= 1
 
 
@@ -139,12 +140,11 @@ def rule_infos(kb: KnowledgeBase, catalogue: Catalogue) -> dict[str, RuleInfo]:
             for r in catalogue.rules}
 
 
-def _administrations(order: OrderInput, placed: bool) -> list[Administration]:
+def _administrations(order: OrderInput) -> list[Administration]:
     shown = []
     for node in order.objects(order.root, PV.administration):
         days = sorted(d for d in (_whole(day) for day in order.objects(node, PV.day)) if d is not None)
-        position = placed and order.locate(Finding(rule_id="", severity=Severity.INFO, message="",
-                                                   focus=text(node)))
+        position = order.locate(Finding(rule_id="", severity=Severity.INFO, message="", focus=text(node)))
         shown.append(Administration(
             agent=text(order.value(node, PV.agent)) or "?", route=text(order.value(node, PV.route)),
             days=tuple(days), dose_level=_quantity(order, order.value(node, PV.doseLevel)),
