@@ -96,17 +96,22 @@ class OxigraphEngine:
         return findings
 
     def _prepare(self, order: Triples) -> "_Prepared":
-        triples, own, alone = [], set(), False
-        for triple in order:
-            terms = tuple(map(_to_ox, triple))
-            for term in (terms[0], terms[2] if terms[1] != _TYPE else None):
-                if isinstance(term, (ox.NamedNode, ox.BlankNode)):
-                    if term in self._kb_nodes:
-                        alone = True
-                    else:
-                        own.add(term)
-            alone = alone or (isinstance(terms[2], ox.Literal) and terms[1] in self._node_predicates)
-            triples.append(terms)
+        # A list holds Oxigraph terms already (documents.py); anything else (an rdflib Graph) is converted.
+        triples = order if isinstance(order, list) else [tuple(map(_to_ox, triple)) for triple in order]
+        own, alone = set(), False
+        kb_nodes, node_predicates = self._kb_nodes, self._node_predicates
+        for subject, predicate, obj in triples:
+            if subject in kb_nodes:
+                alone = True
+            else:
+                own.add(subject)
+            if isinstance(obj, ox.Literal):
+                alone = alone or predicate in node_predicates
+            elif predicate != _TYPE:
+                if obj in kb_nodes:
+                    alone = True
+                else:
+                    own.add(obj)
         return _Prepared(triples, frozenset(own), alone)
 
     def _run(self, batch: list["_Prepared"]) -> list[list[Finding]]:

@@ -27,15 +27,16 @@ _worker: tuple | None = None  # (validator, stdin_filename, max_bytes), inherite
 def check_paths(validator, names: list[str], stdin_filename: str | None = None, max_bytes: int = MAX_BYTES,
                 jobs: int = 1) -> Iterator[FileResult]:
     """The result of each file, in the order given; standard input is read here, files by the workers."""
+    global _worker
+    _worker = (validator, stdin_filename, max_bytes)
+    if "fork" not in multiprocessing.get_all_start_methods():  # Windows: one process, the same report
+        jobs = 1
+    if jobs == 1:  # one stream of files: the engine's batches span files, and nothing waits in memory
+        yield from validator.check_files(_read(name, stdin_filename, max_bytes) for name in names)
+        return
     items = [_read(name, stdin_filename, max_bytes) if name == STDIN else name for name in names]
     size = min(max(math.ceil(len(items) / (jobs * 4)), _CHUNK_RANGE[0]), _CHUNK_RANGE[1])
     chunks = [items[start:start + size] for start in range(0, len(items), size)]
-    global _worker
-    _worker = (validator, stdin_filename, max_bytes)
-    if jobs == 1 or len(chunks) == 1:
-        for chunk in chunks:
-            yield from _check_chunk(chunk)
-        return
     # Forked workers inherit the loaded knowledge base and the network guard; nothing is loaded twice.
     with multiprocessing.get_context("fork").Pool(min(jobs, len(chunks))) as pool:
         for results in pool.imap(_check_chunk, chunks):
