@@ -270,54 +270,81 @@ def main() -> None:
 
 
 def baseline(tmp: Path, files: list[Path], items, per_file_ms: float, args) -> None:
+    """The pyshacl command per file, two ways, and pyshacl.validate in one process.
+
+    As specified (`-e ONTOLOGY.ttl`), pyshacl does NOT see the regimens: it mixes only
+    the ontology's class and property axioms into the data graph ("inoculation"), not
+    the individuals (agents, regimens, dosings), so every agent is "unknown" and valid
+    orders fail. The faithful baseline has the ontology merged into the data file, as
+    the project's reference engine (PyshaclEngine) has it; the target is judged on
+    that one. Each run's verdict (exit 0 or 1) is held to the corpus manifest.
+    """
     import pyshacl
     from rdflib import Graph
 
     shapes_ttl, ontology_ttl = tmp / "shapes.ttl", tmp / "ontology.ttl"
-    shapes = merged_turtle(sorted((ROOT / "shapes").glob("*.ttl")), shapes_ttl)
+    merged_turtle(sorted((ROOT / "shapes").glob("*.ttl")), shapes_ttl)
     ontology = merged_turtle(sorted((ROOT / "ontology").glob("*.ttl"))
                              + sorted((ROOT / "ontology" / "regimens").glob("*.ttl")), ontology_ttl)
     kb = KnowledgeBase.load()
-    sample = items[: max(args.baseline_files, args.baseline_orders)]
+    wanted = max(args.baseline_files, args.baseline_orders)
+    valid = [i for i in items if i.entry["fault"] is None]
+    faulted = [i for i in items if i.entry["fault"] is not None]
+    sample = valid[:wanted] if wanted < 2 or not faulted else valid[: wanted - 1] + faulted[:1]
     graphs = []
     for item in sample:
         order = next(iter(read_document(item.name, item.data, kb.context).orders))
-        graphs.append((item.name, order.graph))
+        graphs.append((item, order.graph))
 
     rows = []
     if args.baseline_files:
-        times, statuses = [], []
-        for name, graph in graphs[: args.baseline_files]:
-            data_ttl = tmp / f"{name}.ttl"
-            graph.serialize(data_ttl, format="turtle")
-            seconds, status, _ = run([PYSHACL, "-s", str(shapes_ttl), "-e", str(ontology_ttl), "-i", "rdfs", "-a",
-                                      str(data_ttl)], tmp)
-            times.append(seconds)
-            statuses.append(status)
-        mean = statistics.mean(times)
-        ratio = mean * 1000 / per_file_ms
-        print(f"\n  pyshacl command exit statuses: {statuses} (0 conforms, 1 does not; any other is a failure)")
-        rows.append((f"pyshacl command per file ({len(times)} files)", f"{mean:.2f} s/file",
-                     f"{per_file_ms:.1f} ms/file", f"{ratio:.0f}x", f">= {TARGET_BASELINE}x",
-                     verdict(ratio >= TARGET_BASELINE)))
+        for how in ("-e", "merged"):
+            times, right = [], 0
+            for item, graph in graphs[: args.baseline_files]:
+                data_ttl = tmp / f"{item.name}.{how}.ttl"
+                data = Graph()
+                for triple in graph:
+                    data.add(triple)
+                if how == "merged":
+                    data += ontology
+                data.serialize(data_ttl, format="turtle")
+                command = [PYSHACL, "-s", str(shapes_ttl), *(["-e", str(ontology_ttl)] if how == "-e" else []),
+                           "-i", "rdfs", "-a", str(data_ttl)]
+                seconds, status, _ = run(command, tmp)
+                times.append(seconds)
+                right += status == (0 if item.entry["fault"] is None else 1)
+            mean = statistics.mean(times)
+            ratio = mean * 1000 / per_file_ms
+            label = ("pyshacl command, -e ONTOLOGY (as specified)" if how == "-e"
+                     else "pyshacl command, ontology merged into DATA")
+            rows.append((f"{label} ({len(times)} files)", f"{mean:.2f} s/file", f"{right}/{len(times)}",
+                         f"{per_file_ms:.1f} ms/file", f"{ratio:.0f}x",
+                         f">= {TARGET_BASELINE}x" if how == "merged" else "",
+                         verdict(ratio >= TARGET_BASELINE) if how == "merged" else ""))
     if args.baseline_orders:
         shapes_graph, ont_graph = Graph().parse(shapes_ttl), Graph().parse(ontology_ttl)
-        assert len(shapes_graph) == len(shapes) and len(ont_graph) == len(ontology)
-        times = []
-        for name, graph in graphs[: args.baseline_orders]:
+        times, right = [], 0
+        for item, graph in graphs[: args.baseline_orders]:
             started = time.perf_counter()
-            pyshacl.validate(graph, shacl_graph=shapes_graph, ont_graph=ont_graph, inference="rdfs",
-                             advanced=True, allow_warnings=True)
+            data = Graph()
+            for triple in ont_graph:
+                data.add(triple)
+            for triple in graph:
+                data.add(triple)
+            conforms, _, _ = pyshacl.validate(data, shacl_graph=shapes_graph, inference="rdfs", advanced=True)
             times.append(time.perf_counter() - started)
+            right += conforms == (item.entry["fault"] is None)
         validator = Validator()
-        ours_ms, _ = per_order_ms(validator, [(i.name, i.data) for i in sample[: args.baseline_orders]])
+        ours_ms, _ = per_order_ms(validator, [(i.name, i.data) for i, _ in graphs[: args.baseline_orders]])
         mean_ms = statistics.mean(times) * 1000
         rows.append((f"pyshacl.validate in one process ({len(times)} orders)", f"{mean_ms / 1000:.2f} s/order",
-                     f"{per_file_ms:.1f} ms/file", f"{mean_ms / per_file_ms:.0f}x", "", ""))
+                     f"{right}/{len(times)}", f"{per_file_ms:.1f} ms/file", f"{mean_ms / per_file_ms:.0f}x", "", ""))
         rows.append(("  ... against protovalidate in process, same orders", f"{mean_ms / 1000:.2f} s/order",
-                     f"{ours_ms:.1f} ms/order", f"{mean_ms / ours_ms:.0f}x", "", ""))
-    table("The baseline: pyshacl (shapes, ontology + regimens, RDFS inference, SHACL-AF) per order",
-          rows, ("measure", "pyshacl", "protovalidate (batch)", "ratio", "target", "meets"))
+                     "", f"{ours_ms:.1f} ms/order", f"{mean_ms / ours_ms:.0f}x", "", ""))
+    table("The baseline: pyshacl (shapes; ontology + regimens; RDFS inference; SHACL-AF) per order", rows,
+          ("measure", "pyshacl", "verdicts right", "protovalidate (batch)", "ratio", "target", "meets"))
+    print("  -e: pyshacl mixes only the ontology's axioms into the data, not the regimens' individuals: "
+          "every agent is 'unknown', valid orders fail")
 
 
 def growth(tmp: Path, files: list[Path], items, manifest, batch_s: float, args) -> None:
