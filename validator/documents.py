@@ -116,8 +116,9 @@ def _read_json(text: str, project_context: dict, max_administrations: int | None
         # handed on one by one: a file of many orders never holds all their graphs at once.
         for group in _by_patient([o for o in parsed.orders if o.data is not None]):
             try:
-                triples = [(q.subject, q.predicate, q.object) for q in ox.parse(
-                    json.dumps([order.data for order in group]).encode(), format=ox.RdfFormat.JSON_LD)]
+                triples = _stable_blank_nodes([(q.subject, q.predicate, q.object) for q in ox.parse(
+                    json.dumps([order.data for order in group]).encode(), format=ox.RdfFormat.JSON_LD)],
+                    parsed.node_pointers)
             except Exception as error:  # the converter's every error is the document's fault here
                 document.findings.append(format_finding("not-rdf", f"the JSON-LD does not convert to RDF: {error}"))
                 continue
@@ -220,6 +221,24 @@ def _with_stable_blank_nodes(root, triples: list[tuple]) -> tuple:
 
 
 _TYPE = ox.NamedNode(str(RDF.type))
+
+
+def _stable_blank_nodes(triples: list[tuple], named: dict) -> list[tuple]:
+    """A blank node the reader did not name gets a name by its first place: the converter's are random.
+
+    The reader names every node object of the JSON (jsonld.py), so this is a guard: a report never
+    carries a label that changes from run to run.
+    """
+    if all(f"_:{term.value}" in named for s, _, o in triples for term in (s, o) if isinstance(term, ox.BlankNode)):
+        return triples
+    labels: dict = {}
+
+    def stable(term):
+        if not isinstance(term, ox.BlankNode) or f"_:{term.value}" in named:
+            return term
+        return labels.setdefault(term, ox.BlankNode(f"pvunnamed{len(labels) + 1}"))
+
+    return [(stable(s), p, stable(o)) for s, p, o in triples]
 
 
 def _reachable(triples: list[tuple], root, by_subject: dict) -> list[tuple]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Protocol, Sequence
 
 import pyoxigraph as ox
-from rdflib import RDF, Graph, URIRef
+from rdflib import RDF, BNode, Graph, URIRef
 
 from .findings import Finding
 from .knowledge import KnowledgeBase
@@ -31,6 +31,7 @@ from .vocabulary import SH
 _KB_GRAPH = ox.NamedNode("urn:protovalidate:graph:knowledge-base")
 _ORDER_GRAPH = ox.NamedNode("urn:protovalidate:graph:order")
 _PLACEHOLDER = re.compile(r"\{[?$](\w+)\}")
+BLANK_VALUE = "an object"
 # Orders per batch: enough that parsing the queries costs little per order (bench/bench_speed.py).
 BATCH_SIZE = 64
 
@@ -134,7 +135,7 @@ class OxigraphEngine:
         for rule in self.catalogue.rules:
             for constraint in rule.constraints:
                 for focus, row in self._solutions(rule, constraint, targets):
-                    values = {name: original.get(term) or _unbatched(_text(term)) for name, term in row.items()}
+                    values = {name: _shown(name, term, original) for name, term in row.items()}
                     for name, separator in self._lists.get(constraint.select, ()):
                         if name in values:
                             values[name] = separator.join(sorted(values[name].split(separator), key=_natural))
@@ -247,6 +248,15 @@ def _as_insert(construct: str) -> str:
             f"USING <{_KB_GRAPH.value}> USING <{_ORDER_GRAPH.value}>\n{construct[end + 1:]}")
 
 
+def _shown(name: str, term, original: dict) -> str | None:
+    """A solution's term as a finding shows it, named back from its batch. A blank node where a value
+    belongs (a day written as an object) is shown as what it is: its label differs from one syntax of
+    the same order to another, and means nothing to a pharmacist."""
+    if name != "this" and isinstance(term, ox.BlankNode):
+        return BLANK_VALUE
+    return original.get(term) or _unbatched(_text(term))
+
+
 def _unbatched(text: str | None) -> str | None:
     """A text with any renamed IRI in it (a message that quotes one) named back."""
     return _BATCH_IRI_TEXT.sub("", text) if text and _BATCH_IRI in text else text
@@ -312,11 +322,13 @@ class PyshaclEngine:
             rule = self.catalogue.rule(_text(report.value(result, SH.sourceShape)))
             value = report.value(result, SH.value)
             path = report.value(result, SH.resultPath)
+            message = str(report.value(result, SH.resultMessage) or "")
+            if isinstance(value, BNode):  # pyshacl prints a blank node's label; findings say what it is
+                message = message.replace(str(value), BLANK_VALUE)
             findings.append(_finding(
                 self.kb, rule, None,
-                {"value": _text(value)} if value is not None else {},
-                focus=_text(report.value(result, SH.focusNode)),
-                message=str(report.value(result, SH.resultMessage) or ""),
+                {"value": BLANK_VALUE if isinstance(value, BNode) else _text(value)} if value is not None else {},
+                focus=_text(report.value(result, SH.focusNode)), message=message,
                 path=str(path) if isinstance(path, URIRef) else None))
         return _unique(findings)
 

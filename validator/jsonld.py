@@ -17,7 +17,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import json_source_map
 import pyoxigraph as ox
@@ -343,10 +343,18 @@ class _Walker:
             scoped = terms
             if isinstance(definition, dict) and "@context" in definition:
                 scoped = {**terms, **self.terms(self.resolve(definition["@context"], child_pointer))}
-            for item_pointer, item in (((pointer_join(child_pointer, i), v) for i, v in enumerate(value))
-                                       if isinstance(value, list) else [(child_pointer, value)]):
+            for item_pointer, item in _items(child_pointer, value):
                 if isinstance(item, dict) and "@value" not in item:
                     self.node(item, item_pointer, scoped)
+
+
+def _items(pointer: str, value) -> Iterator[tuple[str, Any]]:
+    """A key's values with their pointers; JSON-LD flattens arrays nested in arrays, and so does this."""
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _items(pointer_join(pointer, index), item)
+    else:
+        yield pointer, value
 
 
 def _names_a_context(value) -> bool:
