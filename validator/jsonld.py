@@ -167,6 +167,18 @@ def read(text: str, project_context: dict, max_administrations: int | None = Non
             doc.findings.append(format_finding("no-order", f"item {index} of the file is not an order object",
                                          doc.position(pointer)))
             continue
+        administrations = order.get("administrations")
+        count = len(administrations) if isinstance(administrations, list) else 1
+        if max_administrations is not None and count > max_administrations:
+            # Refused before anything walks or maps the order: a huge order costs more to read than to refuse.
+            given = order.get("@id")
+            label = given if isinstance(given, str) and not given.startswith("_:") else f"order {index}"
+            seen_ids.setdefault(f"{given}" if given is not None else f"_:item{index}", pointer)
+            doc.findings.append(format_finding(
+                "order-too-large", f"{label} has {count} administrations, more than the {max_administrations} one "
+                "cycle can hold (--max-administrations); it was not checked", _nth_key_line(text, "administrations",
+                                                                                            index - 1)))
+            continue
         usable = walker.order(order, pointer, inherited)
         node = order["@id"]
         label = node if not node.startswith("_:") else f"order {index}"
@@ -177,15 +189,6 @@ def read(text: str, project_context: dict, max_administrations: int | None = Non
                 f"(item {index} is not checked)", doc.position(pointer_join(pointer, "@id"))))
             continue
         seen_ids[node] = pointer
-        administrations = order.get("administrations")
-        count = len(administrations) if isinstance(administrations, list) else 1
-        if max_administrations is not None and count > max_administrations:
-            # Checked here, before RDF: converting a huge order costs more than checking it.
-            doc.findings.append(format_finding(
-                "order-too-large", f"{label} has {count} administrations, more than the {max_administrations} one "
-                "cycle can hold (--max-administrations); it was not checked",
-                doc.position(pointer_join(pointer, "administrations"))))
-            continue
         if usable and _names_a_context(order):
             doc.findings.append(format_finding(
                 "remote-context", "the order names a context that is not resolved here; it was not checked",
@@ -375,6 +378,15 @@ def _whole_numbers(value):
     if isinstance(value, list):
         return [_whole_numbers(v) for v in value]
     return value
+
+
+def _nth_key_line(text: str, key: str, nth: int) -> tuple[int, int] | None:
+    """Where the nth occurrence of a key is written, found in the text: mapping a huge file costs too much."""
+    for number, match in enumerate(re.finditer(rf'"{re.escape(key)}"\s*:', text)):
+        if number == nth:
+            before = text[:match.start()]
+            return before.count("\n") + 1, match.start() - (before.rfind("\n") + 1) + 1
+    return None
 
 
 def _line_of(text: str, pattern: re.Pattern) -> tuple[int, int] | None:
