@@ -27,7 +27,7 @@ from .findings import FileResult, Finding
 from .knowledge import KnowledgeBase, KnowledgeBaseError, regimen_identifiers
 from .reasoning import ReasonerUnavailable, is_consistent
 from .reporting.model import RuleInfo
-from .rules import Catalogue, Severity
+from .rules import Catalogue, CatalogueError, Severity
 from .validate import rule_infos
 from .vocabulary import PV, SH
 
@@ -36,6 +36,7 @@ TEMPLATE_RULES = {
     "template-not-turtle": "The template is not valid Turtle.",
     "template-duplicate-regimen": "The template defines a regimen identifier the knowledge base already holds.",
     "template-invalid-shapes": "A SHACL shape the template brings is not valid SHACL (SHACL-SHACL).",
+    "template-unsupported-shapes": "A shape the template brings uses a SHACL feature protovalidate's engine does not run.",
     "template-inconsistent": "The knowledge base plus the template is inconsistent for an OWL reasoner.",
     "template-reasoner-skipped": "The OWL consistency check could not run (no Java).",
     "template-example-disagrees": "An example order the template carries does not give its expected rules.",
@@ -126,6 +127,10 @@ class TemplateChecker:
         shacl_shacl = Graph().parse(data=(resources.files("pyshacl") / "assets" / "shacl-shacl.ttl").read_text("utf-8"),
                                     format="turtle")
         conforms, report, _ = pyshacl.validate(template, shacl_graph=shacl_shacl, inference="none")
+        try:
+            Catalogue.from_shapes(template)
+        except CatalogueError as error:  # refused now, rather than as exit 2 when the site's orders are checked
+            self._with(result, "template-unsupported-shapes", str(error))
         if conforms:
             return
         for node in report.subjects(RDF.type, SH.ValidationResult):
