@@ -59,3 +59,10 @@ def test_an_empty_cache_dir_setting_turns_the_cache_off(monkeypatch):
     monkeypatch.setenv("PROTOVALIDATE_CACHE_DIR", "")
     assert compiled._path(None) is None
     assert not isinstance(KnowledgeBase.load(), CompiledKnowledgeBase)
+
+
+def test_files_of_another_package_version_are_removed(cache_dir):
+    stale = cache_dir / "kb-0.0.1-0123456789abcdef0123456789abcdef-None.pickle"
+    stale.write_bytes(b"old")
+    KnowledgeBase.load()
+    assert not stale.exists() and len(list(cache_dir.glob("kb-*.pickle"))) == 1

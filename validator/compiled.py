@@ -47,6 +47,9 @@ def save(tolerance_percent: float | None, data: dict) -> None:
         with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
             pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(handle.name, path)
+        for old in path.parent.glob("kb-*.pickle"):  # another version of the package: never read again
+            if f"-{_digest()}-" not in old.name:
+                old.unlink(missing_ok=True)
     except OSError:  # a read-only home is no reason to fail a check: the next run parses again
         return
 
