@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 from xml.sax import SAXParseException
 
 import pyoxigraph as ox
-from rdflib import OWL, RDF, Graph, URIRef
+from rdflib import OWL, RDF, BNode, Graph, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
@@ -165,7 +165,7 @@ def _read_rdf(text: str, syntax: str) -> Document:
         why, line = parse_error(error)
         return Document([format_finding("not-rdf", f"not valid {_SYNTAX_NAMES[syntax]}: {why}", line)])
     document = Document()
-    for imported in sorted(set(graph.objects(None, OWL.imports))):
+    for imported in sorted({_name(node) for node in graph.objects(None, OWL.imports)}):
         document.findings.append(format_finding(
             "remote-import", f"the order imports {imported} (owl:imports); protovalidate never fetches a document, "
             "so an order must state everything it says itself"))
@@ -203,7 +203,11 @@ def parse_error(error: Exception) -> tuple[str, tuple[int, int] | None]:
 
 
 def _name(node: Node) -> str:
-    return f"<{node}>" if isinstance(node, URIRef) else "a node"
+    """A node as a message names it: an IRI, or what it is (a parser's blank-node label changes every run)."""
+    if isinstance(node, URIRef):
+        return f"<{node}>"
+    return "a node" if isinstance(node, BNode) else f'"{node}"'
+
 
 
 def _with_stable_blank_nodes(root, triples: list[tuple]) -> tuple:

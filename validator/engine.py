@@ -1,9 +1,9 @@
-"""Engines run the rule catalogue over one order at a time.
+"""Engines run the rule catalogue over orders, each judged on its own triples.
 
 Both engines take the same shapes. ``OxigraphEngine`` is the one the command
-uses: the knowledge base is loaded into an Oxigraph store once, and each
-SHACL-SPARQL query runs once per order with ``$this`` left free, instead of
-once per focus node as SHACL's definition (and pyshacl) does. That is the
+uses: the knowledge base is loaded once, and each SHACL-SPARQL query runs once
+per batch of orders with ``$this`` left free, instead of once per focus node
+as SHACL's definition (and pyshacl) does. That is the
 same answer as long as the shapes keep the house rule written at the top of
 shapes/derivations.ttl; ``PyshaclEngine`` evaluates by the book and
 tests/test_engine_parity.py holds the two to the same findings. A shape that
@@ -37,7 +37,7 @@ BATCH_SIZE = 64
 
 
 Triples = Iterable[tuple]
-"""An order: its triples, as an rdflib Graph or as (subject, predicate, object) of either library's terms."""
+"""An order: its triples, as an rdflib Graph or as a list of (subject, predicate, object) Oxigraph terms."""
 
 
 class Engine(Protocol):
@@ -373,5 +373,5 @@ def _unique(findings: list[Finding]) -> list[Finding]:
 def _integer(text: str | None) -> int | None:
     try:
         return int(float(text)) if text is not None else None
-    except ValueError:
+    except (ValueError, OverflowError):  # a day of 1e309 is no day (its rule says so)
         return None
