@@ -116,7 +116,7 @@ def _read_json(text: str, project_context: dict, max_administrations: int | None
         # handed on one by one: a file of many orders never holds all their graphs at once.
         for group in _by_patient([o for o in parsed.orders if o.data is not None]):
             try:
-                triples = _stable_blank_nodes([(q.subject, q.predicate, q.object) for q in ox.parse(
+                triples = _named_blank_nodes([(q.subject, q.predicate, q.object) for q in ox.parse(
                     json.dumps([order.data for order in group]).encode(), format=ox.RdfFormat.JSON_LD)],
                     parsed.node_pointers)
             except Exception as error:  # the converter's every error is the document's fault here
@@ -183,7 +183,7 @@ def _read_rdf(text: str, syntax: str) -> Document:
     by_subject = _by_subject(triples)
     for index, root in enumerate(typed + untyped, start=1):
         label = str(root) if isinstance(root, URIRef) else f"order {index}"
-        document.orders.append(OrderInput(label, *_with_stable_blank_nodes(
+        document.orders.append(OrderInput(label, *_canonical_blank_nodes(
             to_ox(root), _reachable(triples, to_ox(root), by_subject))))
     if not document.orders:
         document.findings.append(format_finding("no-order", "the file holds no order (a pv:ChemotherapyOrder)"))
@@ -209,8 +209,7 @@ def _name(node: Node) -> str:
     return "a node" if isinstance(node, BNode) else f'"{node}"'
 
 
-
-def _with_stable_blank_nodes(root, triples: list[tuple]) -> tuple:
+def _canonical_blank_nodes(root, triples: list[tuple]) -> tuple:
     """The order with blank-node labels from its content: a parser's random labels must not reach a report."""
     if not any(isinstance(term, ox.BlankNode) for triple in triples for term in triple):
         return root, triples
@@ -227,7 +226,7 @@ def _with_stable_blank_nodes(root, triples: list[tuple]) -> tuple:
 _TYPE = ox.NamedNode(str(RDF.type))
 
 
-def _stable_blank_nodes(triples: list[tuple], named: dict) -> list[tuple]:
+def _named_blank_nodes(triples: list[tuple], named: dict) -> list[tuple]:
     """A blank node the reader did not name gets a name by its first place: the converter's are random.
 
     The reader names every node object of the JSON (jsonld.py), so this is a guard: a report never

@@ -174,10 +174,8 @@ def read(text: str, project_context: dict, max_administrations: int | None = Non
             given = order.get("@id")
             label = given if isinstance(given, str) and not given.startswith("_:") else f"order {index}"
             seen_ids.setdefault(f"{given}" if given is not None else f"_:item{index}", pointer)
-            doc.findings.append(format_finding(
-                "order-too-large", f"{label} has {count} administrations, more than the {max_administrations} one "
-                "cycle can hold (--max-administrations); it was not checked", _nth_key_line(text, "administrations",
-                                                                                            index - 1)))
+            doc.findings.append(order_too_large(label, count, max_administrations,
+                                                _nth_key_line(text, "administrations", index - 1)))
             continue
         usable = walker.order(order, pointer, inherited)
         node = order["@id"]
@@ -424,6 +422,12 @@ def format_finding(rule: str, message: str, position: tuple[int, int] | None = N
     assert rule in FORMAT_RULES, rule
     line, column = position if position else (None, None)
     return Finding(rule_id=rule, severity=Severity.ERROR, message=message, line=line, column=column)
+
+
+def order_too_large(label: str, count: int, limit: int, position: tuple[int, int] | None = None) -> Finding:
+    """The rules' cost grows with the administrations of an order: past any real cycle, the order is not checked."""
+    return format_finding("order-too-large", f"{label} has {count} administrations, more than the {limit} one cycle "
+                                             "can hold (--max-administrations); it was not checked", position)
 
 
 def _term_definition(definition: Any) -> bool:

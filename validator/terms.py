@@ -46,9 +46,7 @@ def to_rdflib(term):
 
 
 def number(term) -> int | float | None:
-    """A numeric literal's value (either library's), None for anything else."""
-    if isinstance(term, Literal):
-        term = to_ox(term)
+    """A numeric Oxigraph literal's value, None for anything else."""
     if not isinstance(term, ox.Literal) or term.datatype.value not in _NUMERIC:
         return None
     try:

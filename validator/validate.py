@@ -13,7 +13,7 @@ from .documents import OrderInput, read_document
 from .engine import Engine, OxigraphEngine
 from .findings import Administration, FileResult, Finding, OrderResult
 from .knowledge import KnowledgeBase, KnowledgeBaseError
-from .jsonld import FORMAT_RULES, format_finding
+from .jsonld import FORMAT_RULES, format_finding, order_too_large
 from .reporting.model import RuleInfo
 from .rules import Catalogue, CatalogueError, Severity
 from .terms import number, text
@@ -93,11 +93,9 @@ class Validator:
         administrations = len(set(order.objects(order.root, PV.administration)))
         if administrations <= self.max_administrations:
             return False
-        # The rules' cost grows with the administrations of an order: past any real cycle, stop.
-        result.findings.append(Finding(
-            rule_id="order-too-large", severity=Severity.ERROR, source=self.contract,
-            message=f"{order.label} has {administrations} administrations, more than the "
-                    f"{self.max_administrations} one cycle can hold (--max-administrations); it was not checked"))
+        # An RDF order (JSON-LD ones were counted before conversion, in jsonld.py).
+        result.findings.append(replace(order_too_large(order.label, administrations, self.max_administrations),
+                                       source=self.contract))
         return True
 
     def _check_orders(self, batch: list[tuple["_Pending", OrderInput]]) -> None:
