@@ -1,7 +1,7 @@
 """`protovalidate show`: a regimen as a calendar, as text and as one self-contained HTML page.
 
 The text grid and the HTML tables are parsed back and compared with the
-regimen data and with the protocol (spec/protocols.md), not with a frozen
+regimen data and with the protocol (rule book v2, docs/rules.md), not with a frozen
 snapshot. The browser test renders the page in headless Chromium when it is
 installed.
 """
@@ -25,7 +25,8 @@ from chemo_protovalidate.knowledge import KnowledgeBase
 from chemo_protovalidate.regimens import regimens
 
 COMMAND = shutil.which("protovalidate", path=str(Path(sys.executable).parent)) or "protovalidate"
-RULE_BOOK_REGIMENS = ["D-KRd", "KRd", "Isa-KRd", "KdD", "Kd-weekly-70", "Kd-weekly-56", "Kd-twice-weekly-56", "KCyD"]
+RULE_BOOK_REGIMENS = ["D-KRd", "KRd", "KRd-27", "Isa-KRd", "KdD", "KdD-weekly-70", "Kd-weekly-70", "Kd-weekly-56",
+                      "Kd-twice-weekly-56", "KCyD", "Isa-Kd"]
 REGIMEN_IDS = [r.identifier for r in regimens(KnowledgeBase.load())]
 """Every regimen of the knowledge base: the rule book's, and any added since."""
 MARKS = {GIVEN, WINDOW, NOT_GIVEN}
@@ -145,7 +146,7 @@ def test_kdd_text_calendar(all_regimens):
         ("IV", {1, 8, 15, 22}), ("IV", {1, 2}), ("SC", {1, 8, 15, 22})]
     assert [r.level for r in rows_of(cycle1, "daratumumab")] == ["16 mg/kg", "8 mg/kg", "1800 mg"]
     assert rows_of(cycle1, "daratumumab", "8 mg/kg")[0].note == "split first dose"
-    assert [(r.route, r.given) for r in rows_of(cycle1, "dexamethasone")] == [("IV/PO", {1, 8, 15, 22})]
+    assert [(r.route, r.given) for r in rows_of(cycle1, "dexamethasone")] == [("IV/PO", {1, 2, 8, 9, 15, 16, 22, 23})]
 
     cycles_3_6 = grids["Cycles 3-6"]
     daratumumab = rows_of(cycles_3_6, "daratumumab")
@@ -157,22 +158,38 @@ def test_kdd_text_calendar(all_regimens):
 
 
 def test_weekly_schedules_prime_on_day_1_only(all_regimens):
-    for identifier, level in (("Kd-weekly-70", "70 mg/m2"), ("Kd-weekly-56", "56 mg/m2")):
+    for identifier, level, later in (("Kd-weekly-70", "70 mg/m2", "Cycles 2-9"), ("Kd-weekly-56", "56 mg/m2", "Cycle 2 on"),
+                                     ("KdD-weekly-70", "70 mg/m2", "Cycle 2")):
         grids = parse_text(render_text(all_regimens[identifier]))
         assert [r.given for r in rows_of(grids["Cycle 1"], "carfilzomib")] == [{1}, {8, 15}], identifier
         assert [r.level for r in rows_of(grids["Cycle 1"], "carfilzomib")] == ["20 mg/m2", level]
-        assert [r.given for r in rows_of(grids["Cycle 2 on"], "carfilzomib")] == [{1, 8, 15}]
+        assert [r.given for r in rows_of(grids[later], "carfilzomib")] == [{1, 8, 15}]
+
+
+def test_kd_weekly_70_drops_day_22_dexamethasone_from_cycle_10(all_regimens):
+    grids = parse_text(render_text(all_regimens["Kd-weekly-70"]))
+    assert list(grids) == ["Cycle 1", "Cycles 2-9", "Cycle 10 on"]
+    assert [r.given for r in rows_of(grids["Cycles 2-9"], "dexamethasone")] == [{1, 8, 15, 22}]
+    assert [r.given for r in rows_of(grids["Cycle 10 on"], "dexamethasone")] == [{1, 8, 15}]
+
+
+def test_krd_27_omits_days_8_and_9_from_cycle_13(all_regimens):
+    grids = parse_text(render_text(all_regimens["KRd-27"]))
+    assert list(grids) == ["Cycle 1", "Cycles 2-12", "Cycles 13-18", "Cycle 19 on"]
+    assert [r.given for r in rows_of(grids["Cycles 2-12"], "carfilzomib")] == [{1, 2, 8, 9, 15, 16}]
+    assert [r.given for r in rows_of(grids["Cycles 13-18"], "carfilzomib")] == [{1, 2, 15, 16}]
 
 
 def test_lenalidomide_renal_bands_show_their_condition(all_regimens):
     grid = parse_text(render_text(all_regimens["KRd"]))["Cycle 1"]
     lenalidomide = {r.level: r for r in rows_of(grid, "lenalidomide")}
-    assert list(lenalidomide) == ["25 mg", "10 mg", "15 mg"]
+    assert list(lenalidomide) == ["25 mg", "10 mg", "15 mg", "5 mg"]
     assert lenalidomide["25 mg"].note == "CrCl 60 mL/min or more, or not given"
     assert lenalidomide["10 mg"].note == "CrCl 30 to under 60 mL/min"
     assert lenalidomide["15 mg"].note.startswith("CrCl under 30 mL/min") and "48 h" in lenalidomide["15 mg"].note
     days_1_21 = set(range(1, 22))
-    assert lenalidomide["25 mg"].given == lenalidomide["10 mg"].given == days_1_21
+    assert lenalidomide["5 mg"].note.startswith("on dialysis")
+    assert lenalidomide["25 mg"].given == lenalidomide["10 mg"].given == lenalidomide["5 mg"].given == days_1_21
     # every 48 hours: days 1-21 are a window, not a dose on each day
     assert lenalidomide["15 mg"].window == days_1_21 and not lenalidomide["15 mg"].given
 
@@ -188,7 +205,7 @@ def test_long_names_keep_the_text_within_its_width(all_regimens):
     cycle1 = parse_text(text)["Cycle 1"]
     assert [(r.level, r.given) for r in cycle1 if r.agent.startswith("carfilzomib-with")] == [
         ("20 mg/m2", {1, 2}), ("36-56 mg/m2", {8, 9, 15, 16})]
-    assert [r.given for r in rows_of(cycle1, "dexamethasone")] == [{1, 8, 15, 22}]
+    assert [r.given for r in rows_of(cycle1, "dexamethasone")] == [{1, 2, 8, 9, 15, 16, 22, 23}]
 
 
 def test_spacing_and_induction_come_from_the_data(all_regimens):
@@ -201,7 +218,7 @@ def test_spacing_and_induction_come_from_the_data(all_regimens):
     text = render_text(dataclasses.replace(regimen, components=(*regimen.components[:-1], spaced), induction_cycles=8))
     assert "Induction: 8 cycles." in text.splitlines()[1]
     row = rows_of(parse_text(text)["Cycle 1"], "dexamethasone")[0]
-    assert row.window == {1, 8, 15, 22} and not row.given and row.note == "doses at least 3 days apart"
+    assert row.window == {1, 2, 8, 9, 15, 16, 22, 23} and not row.given and row.note == "doses at least 3 days apart"
     assert "Induction" not in render_text(regimen)
     assert "Induction: 8 cycles." in render_text(all_regimens["D-KRd"]).splitlines()[1]
 
@@ -368,7 +385,7 @@ def test_show_prints_the_calendar_and_writes_the_page(all_regimens, tmp_path):
 def test_show_without_html_writes_nothing(tmp_path):
     done = subprocess.run([COMMAND, "show", "Kd-weekly-70"], capture_output=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 0 and list(tmp_path.iterdir()) == []
-    assert [r.given for r in rows_of(parse_text(done.stdout.decode())["Cycle 2 on"], "carfilzomib")] == [{1, 8, 15}]
+    assert [r.given for r in rows_of(parse_text(done.stdout.decode())["Cycles 2-9"], "carfilzomib")] == [{1, 8, 15}]
 
 
 def test_show_an_unknown_regimen_exits_2(tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rdflib import RDF, RDFS, Graph
+from rdflib import RDF, RDFS, Graph, Literal
 from rdflib.term import Node
 
 from .knowledge import KnowledgeBase, Source
@@ -112,7 +112,9 @@ def _dosing(kb: KnowledgeBase, graph: Graph, node: Node) -> Dosing:
     clearance_from = graph.value(node, PV.minCreatinineClearance)
     clearance_below = graph.value(node, PV.creatinineClearanceBelow)
     condition = None
-    if clearance_below is not None:
+    if graph.value(node, PV.requiresDialysis) == Literal(True):
+        condition = "on dialysis"
+    elif clearance_below is not None:
         condition = f"CrCl {'%s to ' % clearance_from if clearance_from is not None else ''}under {clearance_below} mL/min"
     elif clearance_from is not None:
         condition = f"CrCl {clearance_from} mL/min or more, or not given"
