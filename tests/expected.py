@@ -1,4 +1,4 @@
-"""Reading the expected findings that sit beside each invalid example order."""
+"""Reading the expected findings that sit beside each example order of invalid/, warning/ and info/."""
 
 from __future__ import annotations
 

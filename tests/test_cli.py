@@ -16,7 +16,7 @@ from conftest import EXAMPLES, ROOT
 COMMAND = shutil.which("protovalidate", path=str(Path(sys.executable).parent)) or "protovalidate"
 VALID = EXAMPLES / "valid" / "KRd-cycle1.jsonld"
 INVALID = EXAMPLES / "invalid" / "dose-level-above-protocol.jsonld"
-WARNING_ONLY = EXAMPLES / "invalid" / "dose-level-reduced.jsonld"
+WARNING_ONLY = EXAMPLES / "warning" / "dose-level-reduced.jsonld"
 SCHEMA = ROOT / "validator" / "schema" / "report-v1.json"
 
 

@@ -19,8 +19,8 @@ from chemo_protovalidate.engine import PyshaclEngine
 from conftest import EXAMPLES
 from engine_compare import comparable
 
-ORDERS = sorted(p for folder in ("valid", "invalid") for p in (EXAMPLES / folder).iterdir()
-                if p.suffix in ORDER_SUFFIXES)
+ORDERS = sorted(p for folder in ("valid", "invalid", "warning", "info") if (EXAMPLES / folder).is_dir()
+                for p in (EXAMPLES / folder).iterdir() if p.suffix in ORDER_SUFFIXES)
 
 
 @pytest.fixture(scope="module")

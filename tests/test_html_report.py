@@ -31,7 +31,7 @@ from browser import look_at, png_pixels
 SNAPSHOT = Path(__file__).parent / "snapshots" / "report.html"
 VALID = "examples/orders/valid/KdD-cycle1.jsonld"
 OFF_SCHEDULE = "examples/orders/invalid/off-schedule.jsonld"  # lenalidomide on day 22: an error
-HYDRATION = "examples/orders/invalid/hydration-missing.jsonld"  # carfilzomib day 9 without fluid: a warning
+HYDRATION = "examples/orders/warning/hydration-missing.jsonld"  # carfilzomib day 9 without fluid: a warning
 NOT_JSON = "examples/orders/invalid/not-json.jsonld"  # a finding about the file, no order
 PATHS = [VALID, OFF_SCHEDULE, HYDRATION, NOT_JSON]
 VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source", "track", "wbr"}

@@ -24,7 +24,8 @@ def _about_the_graph(order) -> bool:
     return not any(row[2] in FORMAT_RULES for row in read_expected(expected_path(order)))
 
 
-ORDERS = sorted(p for folder in ("valid", "invalid") for p in (EXAMPLES / folder).glob("*.jsonld") if _about_the_graph(p))
+ORDERS = sorted(p for folder in ("valid", "invalid", "warning", "info") for p in (EXAMPLES / folder).glob("*.jsonld")
+                if _about_the_graph(p))
 
 
 def _verdict(result):

@@ -37,7 +37,7 @@ EXTENSIONS = {"sarif": "sarif", "github": "github", "junit": "xml", "shacl": "tt
 PATHS = [
     "examples/orders/valid/KRd-cycle1.jsonld",
     "examples/orders/invalid/dose-level-above-protocol.jsonld",
-    "examples/orders/invalid/dose-level-reduced.jsonld",  # a warning only
+    "examples/orders/warning/dose-level-reduced.jsonld",  # a warning only
     "examples/orders/invalid/not-json.jsonld",  # a finding about the file, no order
 ]
 MISSING = "examples/orders/invalid/no-such-order.jsonld"
