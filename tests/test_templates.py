@@ -114,8 +114,11 @@ def test_invalid_template_gives_its_expected_findings(invalid_reports, template)
     assert report["error"] is None
     assert _rows(report) == read_expected(expected_path(template)), \
         "\n".join(r["message"] for r in report["results"])
-    # Alone, the file would exit 1: its call did, and the file itself does not conform.
-    assert status == 1 and report["conforms"] is False
+    if any(row[1] == "error" for row in read_expected(expected_path(template))):
+        # Alone, the file would exit 1: its call did, and the file itself does not conform.
+        assert status == 1 and report["conforms"] is False
+    else:  # a fixture of a warning-level template rule: reported, and the template still goes live
+        assert report["conforms"] is True
 
 
 def test_every_template_rule_has_an_invalid_fixture():
