@@ -10,7 +10,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from rdflib import Graph, URIRef
 
+from chemo_protovalidate import __version__
+from chemo_protovalidate.vocabulary import ONTOLOGY, PV
 from conftest import EXAMPLES, ROOT
 
 COMMAND = shutil.which("protovalidate", path=str(Path(sys.executable).parent)) or "protovalidate"
@@ -18,6 +21,17 @@ VALID = EXAMPLES / "valid" / "KRd-cycle1.jsonld"
 INVALID = EXAMPLES / "invalid" / "dose-level-above-protocol.jsonld"
 WARNING_ONLY = EXAMPLES / "warning" / "dose-level-reduced.jsonld"
 SCHEMA = ROOT / "validator" / "schema" / "report-v1.json"
+
+
+def _release() -> tuple[str, str]:
+    """The rule book version and the release, as ontology/release.ttl states them."""
+    stated = Graph().parse(ROOT / "ontology" / "release.ttl")
+    return (str(stated.value(URIRef(ONTOLOGY), PV.ruleBookVersion)),
+            str(stated.value(URIRef(ONTOLOGY), PV.knowledgeBaseRelease)))
+
+
+RULE_BOOK, RELEASE = _release()
+JUDGED = f"knowledge base {RELEASE} (rule book v{RULE_BOOK})"
 
 
 def run(*args: str, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -29,6 +43,28 @@ def test_valid_order_exits_0_with_a_summary_on_stderr():
     assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
     assert done.stdout == b""
     assert b"0 errors" in done.stderr and b"1 order checked" in done.stderr
+    assert done.stderr.decode().splitlines()[-1].endswith(f"1 order checked; {JUDGED}")
+
+
+def test_version_names_the_package_and_the_knowledge_base(tmp_path):
+    done = run("--version", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().splitlines() == [f"protovalidate {__version__}", JUDGED]
+
+
+def test_fail_on_info_is_refused_information_never_fails_a_run():
+    done = run("--fail-on", "info", str(VALID))
+    assert done.returncode == 2 and b"'info' is not one of 'error', 'warning'" in done.stderr
+
+
+def test_list_rules_one_line_per_rule_and_severity():
+    done = run("--list-rules")
+    assert done.returncode == 0, done.stderr.decode()
+    rows = [line.split("\t") for line in done.stdout.decode().splitlines()]
+    assert rows and all(len(row) == 4 and row[1] in ("error", "warning", "info") for row in rows)
+    pairs = [(row[0], row[1]) for row in rows]
+    assert len(set(pairs)) == len(pairs), "an id lists each of its severities once"
+    assert "dose-level-above-protocol" in {row[0] for row in rows}
 
 
 def test_invalid_order_exits_1_and_says_where_what_and_why():
@@ -82,6 +118,7 @@ def test_json_report_follows_its_published_schema():
     assert done.returncode == 1
     report = json.loads(done.stdout)
     jsonschema.validate(report, json.loads(SCHEMA.read_text()))
+    assert report["tool"]["knowledgeBase"] == {"ruleBookVersion": RULE_BOOK, "release": RELEASE}
     by_path = {f["path"]: f for f in report["files"]}
     assert by_path[str(VALID)]["conforms"] is True
     result = by_path[str(INVALID)]["orders"][0]["results"][0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import pytest
+
 from conftest import EXAMPLES
 from test_cli import INVALID, VALID, WARNING_ONLY, run
 
@@ -96,3 +98,45 @@ def test_an_unknown_setting_is_a_tool_error(tmp_path):
     project = _project(tmp_path, 'tolerence = 5\n')
     done = run("orders/bad.jsonld", cwd=project)
     assert done.returncode == 2 and b"no setting tolerence" in done.stderr
+
+
+def test_configuration_fail_on_info_is_a_tool_error(tmp_path):
+    project = _project(tmp_path, 'fail-on = "info"\n')
+    done = run("orders/reduced.jsonld", cwd=project)
+    assert done.returncode == 2 and b"fail-on is error or warning (information never fails a run)" in done.stderr
+
+
+def test_information_never_fails_not_even_at_fail_on_warning(tmp_path):
+    """A warning re-levelled to info by the site: reported, counted, and the run passes at --fail-on warning."""
+    project = _project(tmp_path, '[tool.protovalidate.rules]\ndose-level-reduced = "info"\n')
+    done = run("--fail-on", "warning", "orders/reduced.jsonld", cwd=project)
+    assert done.returncode == 0, done.stdout.decode()
+    assert b"info[dose-level-reduced]" in done.stdout
+    assert "0 errors, 0 warnings, 1 info in 0 of 1 file failing (fail on warning)" in done.stderr.decode()
+    junit = run("--fail-on", "warning", "--format", "junit", "orders/reduced.jsonld", cwd=project)
+    assert junit.returncode == 0 and b"<failure" not in junit.stdout and b"info[dose-level-reduced]" in junit.stdout
+
+
+@pytest.mark.parametrize("value", ["51", "-1", "ten"])
+def test_weight_change_threshold_out_of_range_is_a_usage_error(value):
+    done = run("--weight-change-threshold", value, str(VALID))
+    assert done.returncode == 2 and b"--weight-change-threshold" in done.stderr
+
+
+def test_configuration_weight_change_threshold_out_of_range_is_a_tool_error(tmp_path):
+    project = _project(tmp_path, "weight-change-threshold = 60\n")
+    done = run("orders/bad.jsonld", cwd=project)
+    assert done.returncode == 2 and b"weight-change-threshold is a percentage from 0 to 50" in done.stderr
+
+
+def test_weight_change_threshold_reaches_the_knowledge_base_and_the_command_line_wins(tmp_path, monkeypatch):
+    """Plumbed as --tolerance is: the setting is compiled into a knowledge base of its own (compiled.py)."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("PROTOVALIDATE_CACHE_DIR", str(cache))
+    project = _project(tmp_path, "weight-change-threshold = 12\n")
+    assert run("orders/reduced.jsonld", cwd=project).returncode == 0
+    assert [p.name.endswith("-weight-change=12.pickle") for p in cache.glob("kb-*.pickle")] == [True]
+    shutil.rmtree(cache)
+    assert run("--weight-change-threshold", "15.0", "--tolerance", "6", "orders/reduced.jsonld",
+               cwd=project).returncode == 0
+    assert [p.name.split("-", 3)[-1] for p in cache.glob("kb-*.pickle")] == ["tolerance=6_weight-change=15.pickle"]

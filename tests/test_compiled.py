@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from rdflib import RDF
 
 from chemo_protovalidate import compiled
 from chemo_protovalidate.knowledge import CompiledKnowledgeBase, KnowledgeBase
 from chemo_protovalidate.validate import Validator
+from chemo_protovalidate.vocabulary import PV
 from conftest import EXAMPLES
 
 
@@ -31,6 +33,7 @@ def test_the_second_load_is_compiled_and_gives_the_same_findings(cache_dir):
     assert isinstance(again, CompiledKnowledgeBase)
     assert [r.rule_id for r in again.catalogue.rules] == [r.rule_id for r in parsed.catalogue.rules]
     assert again.sources == parsed.sources and again.context == parsed.context
+    assert again.version == parsed.version and again.version is not None
     assert len(again.graph) == len(parsed.graph)  # parsed back from N-Triples only when asked for
     assert _verdicts(again) == _verdicts(parsed)
 
@@ -41,13 +44,33 @@ def test_a_tolerance_is_compiled_apart(cache_dir):
     assert len(list(cache_dir.glob("kb-*.pickle"))) == 2
 
 
+def test_a_weight_change_threshold_is_compiled_apart_never_a_stale_cache(cache_dir):
+    shipped = KnowledgeBase.load()
+    KnowledgeBase.load(weight_change_percent=15)
+    KnowledgeBase.load(tolerance_percent=10, weight_change_percent=15)
+    assert len(list(cache_dir.glob("kb-*.pickle"))) == 3
+    again = KnowledgeBase.load(weight_change_percent=15)
+    assert isinstance(again, CompiledKnowledgeBase)
+    settings = set(again.graph.subjects(RDF.type, PV.WeightChangeSetting))
+    assert settings == set(shipped.graph.subjects(RDF.type, PV.WeightChangeSetting))
+    assert {again.graph.value(s, PV.percent).toPython() for s in settings} <= {15}
+
+
+def test_a_setting_written_10_or_10_0_is_one_compiled_file(cache_dir):
+    KnowledgeBase.load(weight_change_percent=10)
+    assert isinstance(KnowledgeBase.load(weight_change_percent=10.0), CompiledKnowledgeBase)
+    assert compiled._path({"weight-change": 10.0}) == compiled._path({"weight-change": 10})
+    assert compiled._path({"tolerance": 7}) != compiled._path({"weight-change": 7})
+    assert compiled._path({"tolerance": None}) == compiled._path({})
+
+
 def test_a_damaged_cache_file_is_parsed_again(cache_dir):
     KnowledgeBase.load()
     (path,) = cache_dir.glob("kb-*.pickle")
     path.write_bytes(b"not a pickle")
     kb = KnowledgeBase.load()
     assert not isinstance(kb, CompiledKnowledgeBase) and kb.catalogue.rules
-    assert compiled.load(None) is not None  # and written whole again
+    assert compiled.load() is not None  # and written whole again
 
 
 def test_site_regimens_are_never_compiled(cache_dir):
@@ -57,7 +80,7 @@ def test_site_regimens_are_never_compiled(cache_dir):
 
 def test_an_empty_cache_dir_setting_turns_the_cache_off(monkeypatch):
     monkeypatch.setenv("PROTOVALIDATE_CACHE_DIR", "")
-    assert compiled._path(None) is None
+    assert compiled._path({}) is None
     assert not isinstance(KnowledgeBase.load(), CompiledKnowledgeBase)
 
 

@@ -24,15 +24,18 @@ import pytest
 from rdflib import RDF, Graph, Literal, URIRef
 
 from chemo_protovalidate.findings import FileResult, Finding, OrderResult
-from chemo_protovalidate.knowledge import Source
-from chemo_protovalidate.reporting import RENDERERS, Report, github, sarif
+from chemo_protovalidate.knowledge import KnowledgeBaseVersion, Source
+from chemo_protovalidate.reporting import RENDERERS, Report, github, sarif, summary_line
 from chemo_protovalidate.reporting.model import order_title, source_text
 from chemo_protovalidate.rules import Severity
-from chemo_protovalidate.vocabulary import PVR, SH
+from chemo_protovalidate.vocabulary import ONTOLOGY, PV, PVR, SH
 from conftest import ROOT
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
+REPORT_SCHEMA = ROOT / "validator" / "schema" / "report-v1.json"
+# The snapshot's knowledge base: fixed, so that a release of the knowledge base does not change the snapshots.
+SNAPSHOT_KB = KnowledgeBaseVersion("0", "0.0.0-snapshot")
 EXTENSIONS = {"sarif": "sarif", "github": "github", "junit": "xml", "shacl": "ttl"}
 PATHS = [
     "examples/orders/valid/KRd-cycle1.jsonld",
@@ -59,16 +62,17 @@ def results(validator) -> list[FileResult]:
 @pytest.fixture(scope="module")
 def full_report(validator, results) -> Report:
     """Every rule of the catalogue, as the command passes them."""
-    return Report(results, Severity.ERROR, validator.rules())
+    return Report(results, Severity.ERROR, validator.rules(), knowledge_base=validator.kb.version)
 
 
 @pytest.fixture(scope="module")
 def report(full_report) -> Report:
-    """The snapshot's report: only the rules its findings use, and a fixed version, so that a new
+    """The snapshot's report: only the rules its findings use, and fixed versions, so that a new
     rule or release elsewhere does not change the snapshot."""
     used = {f.rule_id for _, _, f in full_report.findings()}
     rules = {rule_id: info for rule_id, info in full_report.rules.items() if rule_id in used}
-    return Report(full_report.results, full_report.fail_on, rules, tool_version="0.0.0-snapshot")
+    return Report(full_report.results, full_report.fail_on, rules, tool_version="0.0.0-snapshot",
+                  knowledge_base=SNAPSHOT_KB)
 
 
 @pytest.fixture
@@ -381,3 +385,164 @@ def test_the_command_writes_sarif_for_one_order():
     assert result["ruleId"] == "off-schedule"
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
         "examples/orders/invalid/off-schedule.jsonld")
+
+
+# --- the knowledge base that judged the orders (rule book v2, C25) -------------------------------------
+
+KB = KnowledgeBaseVersion("7", "7.1.2")
+
+
+@pytest.fixture
+def kb_report(report) -> Report:
+    return replace(report, knowledge_base=KB, tool_version="9.9.9")
+
+
+def test_the_report_names_the_knowledge_base_the_validator_loaded(validator, full_report):
+    """The shipped knowledge base says which it is, as ontology/release.ttl states it on the ontology."""
+    stated = Graph().parse(ROOT / "ontology" / "release.ttl")
+    ontology = URIRef(ONTOLOGY)
+    assert validator.kb.version == KnowledgeBaseVersion(str(stated.value(ontology, PV.ruleBookVersion)),
+                                                        str(stated.value(ontology, PV.knowledgeBaseRelease)))
+    assert full_report.knowledge_base == validator.kb.version
+
+
+def test_the_summary_line_names_the_knowledge_base(kb_report):
+    line = summary_line(kb_report.results, kb_report.fail_on, kb_report.knowledge_base)
+    assert line.endswith("; knowledge base 7.1.2 (rule book v7)")
+    assert "knowledge base" not in summary_line(kb_report.results, kb_report.fail_on)
+
+
+def test_json_names_the_knowledge_base_in_tool(kb_report):
+    document = json.loads(RENDERERS["json"](kb_report))
+    jsonschema.validate(document, json.loads(REPORT_SCHEMA.read_text("utf-8")))
+    assert document["version"] == 1
+    assert document["tool"] == {"name": "protovalidate", "version": "9.9.9",
+                                "knowledgeBase": {"ruleBookVersion": "7", "release": "7.1.2"}}
+
+
+def test_json_with_the_knowledge_base_passes_the_first_version_1_schema(kb_report):
+    """Version 1 adds keys only inside `tool`, which its schema leaves open: a consumer still holding the
+    schema as first published (tool with name and version only) accepts the report."""
+    schema = json.loads(REPORT_SCHEMA.read_text("utf-8"))
+    first = json.loads(json.dumps(schema))
+    first["properties"]["tool"] = {"type": "object", "required": ["name", "version"],
+                                   "properties": {"name": {"const": "protovalidate"}, "version": {"type": "string"}}}
+    jsonschema.validate(json.loads(RENDERERS["json"](kb_report)), first)
+    without = json.loads(RENDERERS["json"](replace(kb_report, knowledge_base=None)))
+    with pytest.raises(jsonschema.ValidationError):  # the command's reports always name it
+        jsonschema.validate(without, schema)
+
+
+def test_sarif_names_the_knowledge_base_in_the_tool(kb_report):
+    tool = _sarif(kb_report)["runs"][0]["tool"]
+    assert tool["driver"]["version"] == "9.9.9"
+    assert tool["driver"]["properties"]["knowledgeBase"] == {"ruleBookVersion": "7", "release": "7.1.2"}
+    [extension] = tool["extensions"]
+    assert extension["name"] == sarif.KNOWLEDGE_BASE and extension["version"] == "7.1.2"
+    assert extension["properties"] == {"ruleBookVersion": "7"}
+    assert "extensions" not in _sarif(replace(kb_report, knowledge_base=None))["runs"][0]["tool"]
+
+
+def test_junit_names_the_knowledge_base_in_the_suite_properties(kb_report):
+    suite = _junit(kb_report).find("testsuite")
+    assert list(suite)[0].tag == "properties", "properties come before the test cases"
+    properties = {p.get("name"): p.get("value") for p in suite.find("properties")}
+    assert properties == {"protovalidate.version": "9.9.9", "protovalidate.fail-on": "error",
+                          "protovalidate.rule-book-version": "7", "protovalidate.knowledge-base-release": "7.1.2"}
+
+
+def test_shacl_names_the_knowledge_base_on_the_report(kb_report):
+    graph = _shacl(kb_report)
+    [node] = graph.subjects(RDF.type, SH.ValidationReport)
+    assert graph.value(node, PVR.toolVersion) == Literal("9.9.9")
+    kb = graph.value(node, PVR.knowledgeBase)
+    assert kb == URIRef(ONTOLOGY)
+    assert graph.value(kb, PV.ruleBookVersion) == Literal("7")
+    assert graph.value(kb, PV.knowledgeBaseRelease) == Literal("7.1.2")
+
+
+def test_html_names_the_knowledge_base_under_the_title_and_in_the_footer(kb_report):
+    page = RENDERERS["html"](kb_report)
+    assert page.count("protovalidate 9.9.9, knowledge base 7.1.2 (rule book v7)") == 2
+
+
+# --- information (rule book v2, C26): reported in every format, never a failure -------------------------
+
+INFO_RULE = "info-rule"
+
+
+@pytest.fixture
+def info_report() -> Report:
+    """At --fail-on warning: one file with an information finding only, one with a warning."""
+    note = Finding(INFO_RULE, Severity.INFO, "consider antiviral prophylaxis", agent="carfilzomib", line=3, column=5)
+    warn = Finding("warn-rule", Severity.WARNING, "a warning", line=2, column=1)
+    return Report([
+        FileResult("orders/info.jsonld", orders=[OrderResult("urn:example:order:i", "KRd", 1, [note])]),
+        FileResult("orders/warn.jsonld", orders=[OrderResult("urn:example:order:w", "KRd", 1, [warn])]),
+    ], Severity.WARNING, {}, knowledge_base=KB)
+
+
+@pytest.mark.parametrize("severity, fail_on, fails", [
+    (Severity.ERROR, Severity.ERROR, True), (Severity.WARNING, Severity.ERROR, False),
+    (Severity.ERROR, Severity.WARNING, True), (Severity.WARNING, Severity.WARNING, True),
+    (Severity.INFO, Severity.ERROR, False), (Severity.INFO, Severity.WARNING, False),
+    (Severity.INFO, Severity.INFO, False),
+])
+def test_information_never_fails(severity, fail_on, fails):
+    assert severity.fails(fail_on) is fails
+
+
+def test_a_report_cannot_fail_on_information():
+    with pytest.raises(ValueError, match="never fails"):
+        Report([], Severity.INFO)
+
+
+def test_text_shows_information_and_the_summary_counts_it(info_report):
+    text = RENDERERS["text"](info_report)
+    assert f"orders/info.jsonld:3:5: info[{INFO_RULE}] order urn:example:order:i (KRd, cycle 1): consider" in text
+    line = summary_line(info_report.results, info_report.fail_on)
+    assert "0 errors, 1 warning, 1 info in 1 of 2 files failing (fail on warning)" in line
+
+
+def test_json_information_conforms_at_fail_on_warning(info_report):
+    document = json.loads(RENDERERS["json"](info_report))
+    jsonschema.validate(document, json.loads(REPORT_SCHEMA.read_text("utf-8")))
+    info, warn = document["files"]
+    assert info["conforms"] is True and info["orders"][0]["conforms"] is True
+    assert info["orders"][0]["results"][0]["severity"] == "info"
+    assert warn["conforms"] is False and document["summary"]["conforms"] is False
+    assert document["summary"]["warnings"] == 1 and "infos" not in document["summary"]
+
+
+def test_sarif_information_is_a_note(info_report):
+    run = _sarif(info_report)["runs"][0]
+    assert [r["level"] for r in run["results"]] == ["note", "warning"]
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert rules[INFO_RULE]["defaultConfiguration"]["level"] == "note"
+
+
+def test_github_information_is_a_notice(info_report):
+    assert [command for command, _, _ in _parse_github(github.render(info_report))] == ["notice", "warning"]
+
+
+def test_junit_information_is_reported_never_a_failure(info_report):
+    root = _junit(info_report)
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    info = cases["orders/info.jsonld"]
+    assert info.find("failure") is None and f"info[{INFO_RULE}]" in info.find("system-out").text
+    assert cases["orders/warn.jsonld"].find("failure") is not None
+    assert root.get("failures") == "1"
+
+
+def test_shacl_information_is_sh_info(info_report):
+    graph = _shacl(info_report)
+    severities = {str(graph.value(r, PVR.ruleId)): graph.value(r, SH.resultSeverity)
+                  for r in graph.subjects(RDF.type, SH.ValidationResult)}
+    assert severities == {INFO_RULE: SH.Info, "warn-rule": SH.Warning}
+
+
+def test_html_information_is_shown_and_passes(info_report):
+    page = RENDERERS["html"](info_report)
+    assert f'<li class="finding" data-rule="{INFO_RULE}" data-severity="info">' in page
+    assert '<span class="badge info">passes · 1 info</span>' in page
+    assert '<li class="infos"><b>1</b>info</li>' in page

@@ -21,7 +21,7 @@ import click
 
 from . import __version__
 from .documents import ORDER_SUFFIXES
-from .config import MAX_ADMINISTRATIONS, MAX_BYTES, ConfigError, Settings, load_settings
+from .config import FAIL_ON, MAX_ADMINISTRATIONS, MAX_BYTES, PERCENT_RANGE, ConfigError, Settings, load_settings
 from .findings import FileResult, apply_severity_overrides
 from .knowledge import KnowledgeBaseError
 from .reporting import RENDERERS, Report, summary_line
@@ -81,8 +81,25 @@ class _OrdersByDefault(click.Group):
         return super().parse_args(ctx, args)
 
 
+def _print_version(ctx: click.Context, _param, value: bool) -> None:
+    """--version: the package's version and the knowledge base's (rule book v2, C25)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from .knowledge import KnowledgeBase
+
+    click.echo(f"protovalidate {__version__}")
+    try:
+        click.echo(KnowledgeBase.load().version)  # the shipped one (compiled after the first run)
+    except KnowledgeBaseError as error:
+        click.echo(f"protovalidate: {error}", err=True)
+        ctx.exit(2)
+    ctx.exit(0)
+
+
 @click.group(cls=_OrdersByDefault, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="protovalidate")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version of protovalidate and of its knowledge base (and the rule book it implements), "
+                   "and exit.")
 def main() -> None:
     """Check chemotherapy orders against their regimen protocols.
 
@@ -124,10 +141,16 @@ def _report_options(command):
 @main.command()
 @click.argument("paths", nargs=-1, metavar="FILE|DIR|GLOB|-...")
 @_report_options
-@click.option("--fail-on", type=click.Choice(["error", "warning"]), default=None,
-              help="The lowest severity that makes the exit status 1 [default: error].")
-@click.option("--tolerance", type=click.FloatRange(0, 50), default=None, metavar="PCT",
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default=None,
+              help="The lowest severity that makes the exit status 1 [default: error]. Information findings never "
+                   "fail a run.")
+@click.option("--tolerance", type=click.FloatRange(*PERCENT_RANGE), default=None, metavar="PCT",
               help="Dose tolerance in percent around the computed amount [default: 5, the knowledge base's].")
+@click.option("--weight-change-threshold", "weight_change", type=click.FloatRange(*PERCENT_RANGE), default=None,
+              metavar="PCT",
+              help="Weight change since the dose basis, in percent, above which agents without a label figure "
+                   "(daratumumab IV, cyclophosphamide) must be recalculated [default: 10, the knowledge base's "
+                   "institutional threshold].")
 @REGIMENS_OPTION
 @click.option("--stdin-filename", default=None, metavar="NAME",
               help="The name standard input (-) is reported under; its suffix picks the syntax.")
@@ -139,7 +162,8 @@ def _report_options(command):
               help="Processes that check files side by side; the report is the same with any number.")
 @click.option("--list-rules", is_flag=True, help="List every rule (id, severity, source) and exit.")
 def check(paths: tuple[str, ...], output_format: str | None, output: str | None, extra_reports: tuple[str, ...],
-          color: str, fail_on: str | None, tolerance: float | None, regimen_dirs: tuple[str, ...],
+          color: str, fail_on: str | None, tolerance: float | None, weight_change: float | None,
+          regimen_dirs: tuple[str, ...],
           stdin_filename: str | None, max_bytes: int, max_administrations: int, jobs: int, list_rules: bool) -> None:
     """Check chemotherapy orders (JSON-LD, Turtle, N-Triples, RDF/XML) against their regimen protocols.
 
@@ -161,8 +185,10 @@ def check(paths: tuple[str, ...], output_format: str | None, output: str | None,
         from .runner import check_paths
         from .validate import Validator  # after the guard: nothing below may reach the network
 
-        kb = KnowledgeBase.load(_regimen_dirs(regimen_dirs, settings),
-                                tolerance_percent=tolerance if tolerance is not None else settings.tolerance)
+        kb = KnowledgeBase.load(
+            _regimen_dirs(regimen_dirs, settings),
+            tolerance_percent=tolerance if tolerance is not None else settings.tolerance,
+            weight_change_percent=weight_change if weight_change is not None else settings.weight_change_threshold)
         validator = Validator(kb, max_administrations=max_administrations, administrations=drawn)
         results = list(check_paths(validator, files, stdin_filename, max_bytes, jobs))
         rules = validator.rules()
@@ -175,7 +201,7 @@ def check(paths: tuple[str, ...], output_format: str | None, output: str | None,
     results += [FileResult(path, tool_error="no such file or directory") for path in missing]
     for rule_id, level in sorted(settings.rules.items()):
         click.echo(f"protovalidate: rule {rule_id} reported as {level} ({settings.origin})", err=True)
-    report = Report(results, fail_on_severity, rules, color=_use_color(color))
+    report = Report(results, fail_on_severity, rules, color=_use_color(color), knowledge_base=kb.version)
     _report_and_exit(report, output_format, output, extra_reports)
 
 
@@ -196,7 +222,8 @@ def check_template(templates: tuple[str, ...], output_format: str | None, output
     except KnowledgeBaseError as error:
         raise ToolError(str(error)) from error
     results += [FileResult(path, tool_error="no such file or directory") for path in missing]
-    report = Report(results, Severity.ERROR, checker.rules(), color=_use_color(color))
+    report = Report(results, Severity.ERROR, checker.rules(), color=_use_color(color),
+                    knowledge_base=checker.base.version)
     _report_and_exit(report, output_format or "text", output, extra_reports)
 
 
@@ -209,7 +236,7 @@ def _report_and_exit(report: Report, output_format: str, output: str | None, ext
             click.echo(rendered, nl=False, color=report.color)  # click strips colour off a terminal otherwise
         else:
             write_atomically(Path(path), rendered)
-    click.echo(summary_line(report.results, report.fail_on), err=True)
+    click.echo(summary_line(report.results, report.fail_on, report.knowledge_base), err=True)
     for result in report.results:
         if result.tool_error:
             click.echo(f"protovalidate: {result.path}: {result.tool_error}", err=True)
@@ -306,7 +333,12 @@ def _knowledge_base(regimen_dirs: tuple[str, ...] = ()):
 
 
 def _list_rules() -> None:
+    """One line per rule as written: a rule id that names two shapes (one per severity) has two lines."""
     from .validate import Validator
 
-    for rule in Validator(_knowledge_base()).rules().values():
+    try:
+        validator = Validator(_knowledge_base())
+    except KnowledgeBaseError as error:
+        raise ToolError(str(error)) from error
+    for rule in validator.listing():
         click.echo(f"{rule.rule_id}\t{rule.severity.value}\t{rule.description}\t{rule.source.label if rule.source else ''}")

@@ -4,8 +4,9 @@ Parsing the ontology, regimens and shapes from Turtle takes most of a cold
 call on one order. What the checks need from them (the data as N-Triples, the
 rule catalogue, the context, the sources) is kept in a cache file named by a
 digest of every file of the installed package, code and data alike, and of
-the run's tolerance: a changed regimen, shape or line of code is a new digest,
-never a stale answer. A site's own regimens (--regimens) are never compiled.
+the run's settings that change the data (--tolerance, --weight-change-threshold):
+a changed regimen, shape, line of code or setting is a new file name, never a
+stale answer. A site's own regimens (--regimens) are never compiled.
 
 The cache lives in $PROTOVALIDATE_CACHE_DIR, else $XDG_CACHE_HOME/protovalidate,
 else ~/.cache/protovalidate. It is a pickle, trusted as the package itself is
@@ -27,8 +28,12 @@ from . import __version__
 _PACKAGE = Path(__file__).resolve().parent
 
 
-def load(tolerance_percent: float | None) -> dict | None:
-    path = _path(tolerance_percent)
+Settings = dict[str, "float | None"]
+"""The run's settings the compiled data depends on, by name (knowledge.py: tolerance, weight-change)."""
+
+
+def load(settings: Settings | None = None) -> dict | None:
+    path = _path(settings or {})
     if path is None or not path.is_file():
         return None
     try:
@@ -38,8 +43,8 @@ def load(tolerance_percent: float | None) -> dict | None:
         return None
 
 
-def save(tolerance_percent: float | None, data: dict) -> None:
-    path = _path(tolerance_percent)
+def save(settings: Settings | None, data: dict) -> None:
+    path = _path(settings or {})
     if path is None:
         return
     try:
@@ -54,14 +59,22 @@ def save(tolerance_percent: float | None, data: dict) -> None:
         return
 
 
-def _path(tolerance_percent: float | None) -> Path | None:
+def _path(settings: Settings) -> Path | None:
     folder = os.environ.get("PROTOVALIDATE_CACHE_DIR")
     if folder == "":  # set but empty: no cache
         return None
     if folder is None:
         base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
         folder = Path(base) / "protovalidate"
-    return Path(folder) / f"kb-{__version__}-{_digest()}-{tolerance_percent}.pickle"
+    return Path(folder) / f"kb-{__version__}-{_digest()}-{_settings_key(settings)}.pickle"
+
+
+def _settings_key(settings: Settings) -> str:
+    """Every setting by name and value as the data holds it (10 and 10.0 are one file); unset ones are left out."""
+    from .knowledge import percent_literal
+
+    given = sorted((name, str(percent_literal(value))) for name, value in settings.items() if value is not None)
+    return "_".join(f"{name}={value}" for name, value in given) or "shipped"
 
 
 @lru_cache(maxsize=1)

@@ -11,11 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SEVERITIES = ("error", "warning", "info", "off")
+FAIL_ON = ("error", "warning")
+"""What may fail a run: information never does (rule book v2, C26), so `info` is no fail-on level."""
+PERCENT_RANGE = (0, 50)
+"""The range of the percentage settings (tolerance, weight-change-threshold), as the command line's."""
 
 # Limits on untrusted input (SECURITY.md): far above any real order, low enough to bound a run.
 MAX_BYTES = 10 * 1024 * 1024  # a real order file is a few kilobytes
 MAX_ADMINISTRATIONS = 500  # a 28-day cycle here has about 10 (about 60 written one day each)
-KEYS = {"tolerance", "fail-on", "format", "regimens", "exclude", "rules"}
+KEYS = {"tolerance", "weight-change-threshold", "fail-on", "format", "regimens", "exclude", "rules"}
 
 
 class ConfigError(Exception):
@@ -26,6 +30,8 @@ class ConfigError(Exception):
 class Settings:
     origin: Path | None = None
     tolerance: float | None = None
+    weight_change_threshold: float | None = None
+    """Percent: replaces the knowledge base's institutional weight-change threshold (pv:WeightChangeSetting)."""
     fail_on: str | None = None
     format: str | None = None
     regimens: tuple[Path, ...] = ()
@@ -68,12 +74,21 @@ def _settings(config: Path, table: dict) -> Settings:
     rules = table.get("rules", {})
     if not isinstance(rules, dict) or any(v not in SEVERITIES for v in rules.values()):
         raise ConfigError(f"{config}: [tool.protovalidate.rules] maps rule ids to one of {', '.join(SEVERITIES)}")
-    if table.get("fail-on") not in (None, "error", "warning"):
-        raise ConfigError(f"{config}: fail-on is error or warning")
-    tolerance = table.get("tolerance")
-    if tolerance is not None and (not isinstance(tolerance, (int, float)) or not 0 <= tolerance <= 50):
-        raise ConfigError(f"{config}: tolerance is a percentage from 0 to 50")
+    if table.get("fail-on") not in (None, *FAIL_ON):
+        raise ConfigError(f"{config}: fail-on is error or warning (information never fails a run)")
+    percentages = {key: _percentage(config, table, key) for key in ("tolerance", "weight-change-threshold")}
     return Settings(
-        origin=config, tolerance=tolerance, fail_on=table.get("fail-on"), format=table.get("format"),
+        origin=config, tolerance=percentages["tolerance"],
+        weight_change_threshold=percentages["weight-change-threshold"],
+        fail_on=table.get("fail-on"), format=table.get("format"),
         regimens=tuple(config.parent / d for d in table.get("regimens", [])),
         exclude=tuple(table.get("exclude", [])), rules=dict(rules))
+
+
+def _percentage(config: Path, table: dict, key: str) -> float | None:
+    value = table.get(key)
+    low, high = PERCENT_RANGE
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                              or not low <= value <= high):
+        raise ConfigError(f"{config}: {key} is a percentage from {low} to {high}")
+    return value

@@ -363,7 +363,7 @@ def _finding(kb: KnowledgeBase, rule: Rule, template: str | None, row: dict[str,
         rule_id=rule.rule_id, severity=rule.severity, message=message,
         source=kb.source(row.get("source") or rule.source),
         agent=row.get("agentId"), cycle=_integer(row.get("cycle")), day=_integer(row.get("day")),
-        value=value, focus=focus, key=row.get("key"), path=path)
+        value=value, focus=focus, key=row.get("key"), path=path, shape=rule.iri)
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

@@ -25,6 +25,9 @@ class Finding:
     key: str | None = None
     path: str | None = None
     """The result path (SHACL sh:resultPath), an IRI: a rule's ?path, when its query binds one."""
+    shape: str | None = None
+    """The shape that found it (rules.Rule.iri), for findings of the shapes: one rule id may name several
+    shapes, one per severity (rules.py)."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class OrderResult:
     administrations: list[Administration] = field(default_factory=list)
 
     def conforms(self, fail_on: Severity) -> bool:
-        return not any(f.severity.rank >= fail_on.rank for f in self.findings)
+        return not any(f.severity.fails(fail_on) for f in self.findings)
 
 
 @dataclass
@@ -65,7 +68,7 @@ class FileResult:
         return self.findings + [f for o in self.orders for f in o.findings]
 
     def conforms(self, fail_on: Severity) -> bool:
-        return not any(f.severity.rank >= fail_on.rank for f in self.all_findings())
+        return not any(f.severity.fails(fail_on) for f in self.all_findings())
 
 
 def apply_severity_overrides(result: FileResult, levels: dict[str, str]) -> FileResult:

@@ -43,6 +43,11 @@ class Severity(str, Enum):
     def rank(self) -> int:
         return {"error": 2, "warning": 1, "info": 0}[self.value]
 
+    def fails(self, fail_on: "Severity") -> bool:
+        """Whether a finding of this severity fails a run that fails on ``fail_on``. Information never does
+        (rule book v2, C26), whatever ``fail_on`` says: the one place that decides it."""
+        return self is not Severity.INFO and self.rank >= fail_on.rank
+
 
 @dataclass(frozen=True)
 class Targets:
@@ -138,13 +143,28 @@ class Catalogue:
                 raise
             if rule is not None:
                 rules.append(rule)
-        ids = [r.rule_id for r in rules]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise CatalogueError(f"rule id {duplicates[0]} names more than one shape")
+        _check_rule_ids(rules)
         # Within one sh:order the text decides, so that every run derives in the same sequence.
         derivations.sort(key=lambda d: (d.order, d.construct))
         return cls(tuple(rules), tuple(derivations))
+
+
+def _check_rule_ids(rules: list[Rule]) -> None:
+    """One rule id may name several shapes only when each reports at a severity of its own.
+
+    (Rule book 6.5: antiviral-prophylaxis-missing is a warning with daratumumab, information otherwise.)
+    Two shapes of one id at one severity would be one rule written twice, or two rules sharing a name.
+    """
+    by_id: dict[str, list[Rule]] = {}
+    for rule in rules:
+        by_id.setdefault(rule.rule_id, []).append(rule)
+    for rule_id, shapes in sorted(by_id.items()):
+        severities = [r.severity for r in shapes]
+        if len(set(severities)) < len(severities):
+            twice = next(s for s in severities if severities.count(s) > 1)
+            names = ", ".join(r.iri for r in shapes if r.severity is twice)
+            raise CatalogueError(f"rule id {rule_id} names more than one shape at severity {twice.value} ({names}): "
+                                 "shapes may share a rule id only when each has a severity of its own")
 
 
 def _read_shape(shapes: Graph, shape, components: dict, derivations: list) -> "Rule | None":

@@ -27,8 +27,9 @@ class Validator:
 
     def __init__(self, kb: KnowledgeBase | None = None, engine: type = OxigraphEngine,
                  tolerance_percent: float | None = None, max_administrations: int = MAX_ADMINISTRATIONS,
-                 administrations: bool = True):
-        self.kb = kb or KnowledgeBase.load(tolerance_percent=tolerance_percent)
+                 administrations: bool = True, weight_change_percent: float | None = None):
+        self.kb = kb or KnowledgeBase.load(tolerance_percent=tolerance_percent,
+                                           weight_change_percent=weight_change_percent)
         self.max_administrations = max_administrations
         # Each order's administrations as a report draws them (html): they cost a map of the whole file
         # for their lines, and memory for every order of the run, so they are kept only when asked for.
@@ -46,6 +47,14 @@ class Validator:
         rules = {rule_id: RuleInfo(rule_id, Severity.ERROR, text, self.contract) for rule_id, text in FORMAT_RULES.items()}
         rules.update(rule_infos(self.kb, self.catalogue))
         return dict(sorted(rules.items()))
+
+    def listing(self) -> list[RuleInfo]:
+        """Every rule as --list-rules shows it: one entry per shape (a rule id naming two shapes, one per
+        severity, gives two, highest severity first), and the readers' rules."""
+        rules = [RuleInfo(rule_id, Severity.ERROR, text, self.contract) for rule_id, text in FORMAT_RULES.items()]
+        rules += [RuleInfo(r.rule_id, r.severity, r.description, self.kb.source(r.source), r.iri)
+                  for r in self.catalogue.rules]
+        return sorted(rules, key=lambda r: (r.rule_id, -r.severity.rank))
 
     def check(self, name: str, data: bytes) -> FileResult:
         return next(self.check_files([(name, data)]))
@@ -134,8 +143,18 @@ def _finished(waiting: deque[_Pending]) -> Iterator[FileResult]:
 
 
 def rule_infos(kb: KnowledgeBase, catalogue: Catalogue) -> dict[str, RuleInfo]:
-    return {r.rule_id: RuleInfo(r.rule_id, r.severity, r.description, kb.source(r.source), r.iri)
-            for r in catalogue.rules}
+    """The catalogue by rule id. An id that names several shapes (one per severity, rules.py) is one entry:
+    its highest severity is its default, its description and source are that shape's, and it lists them all."""
+    by_id: dict[str, list] = {}
+    for rule in catalogue.rules:
+        by_id.setdefault(rule.rule_id, []).append(rule)
+    infos = {}
+    for rule_id, shapes in by_id.items():
+        shapes = sorted(shapes, key=lambda r: -r.severity.rank)
+        top = shapes[0]
+        infos[rule_id] = RuleInfo(rule_id, top.severity, top.description, kb.source(top.source), top.iri,
+                                  tuple(r.severity for r in shapes) if len(shapes) > 1 else ())
+    return infos
 
 
 def _administrations(order: OrderInput) -> list[Administration]:

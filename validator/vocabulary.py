@@ -2,6 +2,7 @@
 
 from rdflib import Namespace
 
+ONTOLOGY = "https://w3id.org/protovalidate/ontology"  # the ontology node: the knowledge base's version is said of it
 PV = Namespace("https://w3id.org/protovalidate/ontology#")
 PVS = Namespace("https://w3id.org/protovalidate/shapes#")
 PVR = Namespace("https://w3id.org/protovalidate/report#")  # where a finding was found, in --format shacl

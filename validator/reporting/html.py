@@ -48,6 +48,7 @@ header h1 .tool { display: inline-block; margin-right: 10px; padding: 1px 10px; 
 .legend > span { display: inline-flex; align-items: center; }
 .legend .tile { width: 22px; height: 18px; margin-right: 6px; font-size: 11px; }
 .legend .dot { display: inline-block; width: 22px; margin-right: 6px; text-align: center; color: #94a3b8; }
+.judged { margin: 0 0 4px; color: #475569; font-size: 13px; }
 .note { margin: 0 0 14px; color: #64748b; font-size: 13px; }
 nav.files { margin: 0 0 22px; padding: 10px 14px; background: #fff; border: 1px solid #e2e8f0; border-radius: 10px; }
 nav.files h2 { margin: 0 0 4px; font-size: 13px; color: #64748b; font-weight: 600; text-transform: uppercase;
@@ -151,7 +152,7 @@ footer dd { margin: 0; }
 def render(report: Report) -> str:
     e = escape
     counts = summary(report.results)
-    infos = sum(f.severity is Severity.INFO for _, _, f in report.findings())
+    infos = counts["infos"]
     failing = [r for r in report.results if not report.conforms(r)]
     fail_on = report.fail_on.value
     if failing:
@@ -175,6 +176,7 @@ def render(report: Report) -> str:
         "<body>",
         "<header>",
         '<h1><span class="tool">protovalidate</span>Order check report</h1>',
+        f'<p class="judged">{_judged_by(report)}</p>',
         verdict,
         '<ul class="counts">',
         f'<li class="files"><b>{counts["files"]}</b>{_word(counts["files"], "file")}</li>',
@@ -423,12 +425,20 @@ def _footer(report: Report) -> list[str]:
                         if info.source.url and info.source.url.lower().startswith(("https://", "http://"))
                         else e(info.source.label))
                 source = f" (source: {link})"
-            out.append(f"<dt><code>{e(rule_id)}</code></dt><dd>{e(info.severity.value)}: {e(info.description)}"
+            levels = " or ".join(s.value for s in info.levels)
+            out.append(f"<dt><code>{e(rule_id)}</code></dt><dd>{e(levels)}: {e(info.description)}"
                        f"{source}</dd>")
         out.append("</dl>")
-    out += [f"<p>protovalidate {e(report.tool_version)}, failing on {e(report.fail_on.value)}. A report to read: "
+    out += [f"<p>{_judged_by(report)}, failing on {e(report.fail_on.value)}. A report to read: "
             "the orders themselves are in the files named above.</p>", "</footer>"]
     return out
+
+
+def _judged_by(report: Report) -> str:
+    """The tool and the knowledge base that judged the orders (rule book v2, C25), escaped."""
+    kb = report.knowledge_base
+    judged = f", {kb}" if kb is not None else ""
+    return escape(f"protovalidate {report.tool_version}{judged}")
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------

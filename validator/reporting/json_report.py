@@ -1,4 +1,8 @@
-"""`--format json`: the versioned report of docs/report-format.md (schema: validator/schema/report-v1.json)."""
+"""`--format json`: the versioned report of docs/report-format.md (schema: validator/schema/report-v1.json).
+
+Version 1 only ever gains keys, and only where its schema leaves an object open (``tool``), so that a
+consumer holding an older copy of the schema still accepts the report (docs/report-format.md).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,22 @@ from .model import Report, summary
 VERSION = 1
 
 
+SUMMARY = ("files", "orders", "errors", "warnings")
+"""The counts of version 1's summary, a closed object: information is counted from the results."""
+
+
 def render(report: Report) -> str:
+    counts = summary(report.results)
+    tool = {"name": "protovalidate", "version": report.tool_version}
+    if report.knowledge_base is not None:
+        tool["knowledgeBase"] = {"ruleBookVersion": report.knowledge_base.rule_book,
+                                 "release": report.knowledge_base.release}
     document = {
         "version": VERSION,
-        "tool": {"name": "protovalidate", "version": report.tool_version},
+        "tool": tool,
         "failOn": report.fail_on.value,
-        "summary": {**summary(report.results), "conforms": all(report.conforms(r) for r in report.results)},
+        "summary": {**{key: counts[key] for key in SUMMARY},
+                    "conforms": all(report.conforms(r) for r in report.results)},
         "files": [{
             "path": r.path,
             "conforms": report.conforms(r),

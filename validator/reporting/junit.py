@@ -2,9 +2,12 @@
 
 One test case per order file, so passing orders count as passed tests. A file
 with findings at or above `--fail-on` gets a `<failure>` listing them (one per
-line, as in the text format); findings below it go to `<system-out>`; a file
-the tool could not check gets an `<error>`. A run without files still has one
-test case: an empty suite shows as "no tests" or as an error in some CI tools.
+line, as in the text format); findings below it go to `<system-out>`, and so
+do information findings always (they never fail a run, rule book v2 C26); a
+file the tool could not check gets an `<error>`. A run without files still has
+one test case: an empty suite shows as "no tests" or as an error in some CI
+tools. The suite's `<properties>` name the tool and the knowledge base that
+judged the orders (C25).
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ def render(report: Report) -> str:
     }
     root = _element("testsuites", name=NAME, **counts)
     suite = ET.SubElement(root, "testsuite", _clean({"name": NAME, **counts, "skipped": "0"}))
+    properties = ET.SubElement(suite, "properties")  # before the test cases (the JUnit schema's order)
+    for name, value in _properties(report):
+        ET.SubElement(properties, "property", _clean({"name": name, "value": value}))
     suite.extend(cases)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
@@ -40,8 +46,8 @@ def render(report: Report) -> str:
 def _case(report: Report, result: FileResult) -> ET.Element:
     case = _element("testcase", classname=NAME, name=result.path)
     placed = [(None, f) for f in result.findings] + [(o, f) for o in result.orders for f in o.findings]
-    failing = [(o, f) for o, f in placed if f.severity.rank >= report.fail_on.rank]
-    passing = [(o, f) for o, f in placed if f.severity.rank < report.fail_on.rank]
+    failing = [(o, f) for o, f in placed if f.severity.fails(report.fail_on)]
+    passing = [(o, f) for o, f in placed if not f.severity.fails(report.fail_on)]
     if result.tool_error:
         error = ET.SubElement(case, "error", _clean({"message": result.tool_error, "type": "tool-error"}))
         error.text = _text(f"{result.path}: tool error: {result.tool_error}")
@@ -56,6 +62,14 @@ def _case(report: Report, result: FileResult) -> ET.Element:
     if passing:
         ET.SubElement(case, "system-out").text = _text("\n".join(finding_line(result.path, o, f) for o, f in passing))
     return case
+
+
+def _properties(report: Report) -> list[tuple[str, str]]:
+    properties = [("protovalidate.version", report.tool_version), ("protovalidate.fail-on", report.fail_on.value)]
+    if report.knowledge_base is not None:
+        properties += [("protovalidate.rule-book-version", report.knowledge_base.rule_book),
+                       ("protovalidate.knowledge-base-release", report.knowledge_base.release)]
+    return properties
 
 
 def _element(tag: str, **attributes: str) -> ET.Element:

@@ -8,7 +8,7 @@ from pathlib import PurePath
 
 from .. import __version__
 from ..findings import FileResult, Finding, OrderResult
-from ..knowledge import Source
+from ..knowledge import KnowledgeBaseVersion, Source
 from ..rules import Severity
 
 
@@ -19,7 +19,14 @@ class RuleInfo:
     description: str
     source: Source | None = None
     shape: str | None = None
-    """The SHACL shape's IRI, for rules that are shapes."""
+    """The SHACL shape's IRI, for rules that are shapes (of several shapes of one id: the one described)."""
+    severities: tuple[Severity, ...] = ()
+    """Every severity the rule reports at, highest first, when its id names several shapes (rules.py);
+    ``severity``, its default, is then the highest and the description and source are that shape's."""
+
+    @property
+    def levels(self) -> tuple[Severity, ...]:
+        return self.severities or (self.severity,)
 
 
 @dataclass
@@ -30,6 +37,12 @@ class Report:
     color: bool = False
     """ANSI colour in formats meant for a terminal (text)."""
     tool_version: str = __version__
+    knowledge_base: KnowledgeBaseVersion | None = None
+    """The rule book version and release of the knowledge base that judged the orders: every format names it."""
+
+    def __post_init__(self) -> None:
+        if self.fail_on is Severity.INFO:  # rule book v2, C26; the command line and pyproject refuse it too
+            raise ValueError("information never fails a run: fail on error or warning")
 
     def findings(self):
         """Every finding with its file and order (None for findings about the file as a whole)."""
@@ -51,15 +64,18 @@ def summary(results: list[FileResult]) -> dict[str, int]:
         "orders": sum(len(r.orders) for r in results),
         "errors": sum(f.severity is Severity.ERROR for f in findings),
         "warnings": sum(f.severity is Severity.WARNING for f in findings),
+        "infos": sum(f.severity is Severity.INFO for f in findings),
     }
 
 
-def summary_line(results: list[FileResult], fail_on: Severity) -> str:
+def summary_line(results: list[FileResult], fail_on: Severity,
+                 knowledge_base: KnowledgeBaseVersion | None = None) -> str:
     counts = summary(results)
     failing = sum(not r.conforms(fail_on) or bool(r.tool_error) for r in results)
-    tally = f"{_plural(counts['errors'], 'error')}, {_plural(counts['warnings'], 'warning')}"
+    tally = f"{_plural(counts['errors'], 'error')}, {_plural(counts['warnings'], 'warning')}, {counts['infos']} info"
+    judged = f"; {knowledge_base}" if knowledge_base is not None else ""
     return (f"protovalidate: {tally} in {failing} of {_plural(counts['files'], 'file')} failing "
-            f"(fail on {fail_on.value}); {_plural(counts['orders'], 'order')} checked")
+            f"(fail on {fail_on.value}); {_plural(counts['orders'], 'order')} checked{judged}")
 
 
 def order_title(order: OrderResult) -> str:

@@ -5,6 +5,12 @@ stable rule ids with help text, `region.startLine` on every result, paths
 relative to the repository (we use the working directory: CI runs from the
 checkout), and fingerprints that stay put across runs. Keys are sorted and
 nothing depends on the clock, so the same run gives the same bytes.
+
+The knowledge base that judged the orders (rule book v2, C25) is a tool
+extension (SARIF 3.19.3, `tool.extensions`: a toolComponent whose `version`
+is the knowledge base's release) and a property bag of the driver. A rule id
+that names several shapes (one per severity) is one rule, its default level
+the highest; each result carries its own level.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from .model import Report, RuleInfo, order_title, repo_path
 
 SCHEMA = "https://raw.githubusercontent.com/oasis-tcs/sarif-spec/master/Schemata/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://w3id.org/protovalidate"
+KNOWLEDGE_BASE = "protovalidate-knowledge-base"
 FINGERPRINT = "protovalidate/v1"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
@@ -33,13 +40,25 @@ def render(report: Report) -> str:
         "message": {"text": f"{file.path}: {file.tool_error}"},
         "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(file.path)}}}],
     } for file in report.results if file.tool_error]
-    run = {
-        "tool": {"driver": {
-            "name": "protovalidate",
-            "version": report.tool_version,
+    driver = {
+        "name": "protovalidate",
+        "version": report.tool_version,
+        "informationUri": INFORMATION_URI,
+        "rules": rules,
+    }
+    tool: dict = {"driver": driver}
+    if report.knowledge_base is not None:
+        kb = report.knowledge_base
+        driver["properties"] = {"knowledgeBase": {"ruleBookVersion": kb.rule_book, "release": kb.release}}
+        tool["extensions"] = [{
+            "name": KNOWLEDGE_BASE,
+            "fullName": f"protovalidate {kb}",
+            "version": kb.release,
             "informationUri": INFORMATION_URI,
-            "rules": rules,
-        }},
+            "properties": {"ruleBookVersion": kb.rule_book},
+        }]
+    run = {
+        "tool": tool,
         "invocations": [{
             "executionSuccessful": not notifications,
             **({"toolExecutionNotifications": notifications} if notifications else {}),
@@ -79,6 +98,9 @@ def _rule(info: RuleInfo) -> dict:
     help_text = info.description
     if source is not None:
         help_text += f"\n\nSource: {source.label}" + (f" <{source.url}>" if source.url else "")
+    if info.severities:
+        help_text += (f"\n\nReported as {' or '.join(LEVELS[s] for s in info.severities)}, by the order; each "
+                      "result gives its level. The description and source above are those of the highest level.")
     rule = {
         "id": info.rule_id,
         "name": info.rule_id,
@@ -89,8 +111,9 @@ def _rule(info: RuleInfo) -> dict:
     }
     if source is not None and source.url:
         rule["helpUri"] = source.url
-    properties = {key: value for key, value in (("shape", info.shape), ("source", source.iri if source else None))
-                  if value}
+    levels = [LEVELS[s] for s in info.severities] or None  # only for an id with several severities
+    properties = {key: value for key, value in (("shape", info.shape), ("source", source.iri if source else None),
+                                                ("levels", levels)) if value}
     if properties:
         rule["properties"] = properties
     return rule

@@ -8,6 +8,12 @@ vocabulary `pvr:`, not with the ontology's order properties, whose domains
 would make a result an administration under RDFS inference. Every result gets a
 stable IRI (`urn:protovalidate:result:N`, N in the report's finding order), and
 blank-node labels are made per file, so the same run serializes the same way.
+
+The report names what judged the orders (rule book v2, C25): `pvr:toolVersion`,
+and `pvr:knowledgeBase` the ontology, with the `pv:ruleBookVersion` and
+`pv:knowledgeBaseRelease` the knowledge base states on it (ontology/release.ttl).
+An information finding is an `sh:Info` result. A result's `sh:sourceShape` is
+the shape that found it (one rule id may name several shapes, one per severity).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from rdflib import RDF, XSD, BNode, Graph, Literal, URIRef
 
 from ..findings import Finding
 from ..rules import Severity
-from ..vocabulary import PVR, PVS, SH
+from ..vocabulary import ONTOLOGY, PV, PVR, PVS, SH
 from .model import Report
 
 REPORT = URIRef("urn:protovalidate:report")
@@ -29,9 +35,14 @@ def render(report: Report) -> str:
 
 def graph(report: Report) -> Graph:
     g = Graph(bind_namespaces="none")
-    for prefix, namespace in (("sh", SH), ("pvr", PVR), ("xsd", XSD)):
+    for prefix, namespace in (("sh", SH), ("pvr", PVR), ("pv", PV), ("xsd", XSD)):
         g.bind(prefix, namespace)
     g.add((REPORT, RDF.type, SH.ValidationReport))
+    g.add((REPORT, PVR.toolVersion, Literal(report.tool_version)))
+    if report.knowledge_base is not None:
+        g.add((REPORT, PVR.knowledgeBase, URIRef(ONTOLOGY)))
+        g.add((URIRef(ONTOLOGY), PV.ruleBookVersion, Literal(report.knowledge_base.rule_book)))
+        g.add((URIRef(ONTOLOGY), PV.knowledgeBaseRelease, Literal(report.knowledge_base.release)))
     files = {id(result): n for n, result in enumerate(report.results, 1)}
     n = 0
     for n, (result, order, finding) in enumerate(report.findings(), 1):
@@ -42,9 +53,10 @@ def graph(report: Report) -> Graph:
         g.add((node, SH.resultMessage, Literal(finding.message)))
         g.add((node, SH.focusNode, _focus(finding, files[id(result)], n)))
         info = report.rules.get(finding.rule_id)
-        if info is not None and info.shape:
+        shape = finding.shape or (info.shape if info is not None else None)
+        if shape:
             # A shape without a pv:ruleId may be a blank node (rules.py names it _:label).
-            g.add((node, SH.sourceShape, BNode(info.shape[2:]) if info.shape.startswith("_:") else URIRef(info.shape)))
+            g.add((node, SH.sourceShape, BNode(shape[2:]) if shape.startswith("_:") else URIRef(shape)))
             # Every rule that is a shape is a SHACL-SPARQL constraint (rules.py).
             g.add((node, SH.sourceConstraintComponent, SH.SPARQLConstraintComponent))
         else:
