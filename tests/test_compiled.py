@@ -52,8 +52,9 @@ def test_a_weight_change_threshold_is_compiled_apart_never_a_stale_cache(cache_d
     again = KnowledgeBase.load(weight_change_percent=15)
     assert isinstance(again, CompiledKnowledgeBase)
     settings = set(again.graph.subjects(RDF.type, PV.WeightChangeSetting))
-    assert settings == set(shipped.graph.subjects(RDF.type, PV.WeightChangeSetting))
-    assert {again.graph.value(s, PV.percent).toPython() for s in settings} <= {15}
+    assert settings and settings == set(shipped.graph.subjects(RDF.type, PV.WeightChangeSetting))
+    assert {again.graph.value(s, PV.percent).toPython() for s in settings} == {15}
+    assert {shipped.graph.value(s, PV.percent).toPython() for s in settings} != {15}
 
 
 def test_a_setting_written_10_or_10_0_is_one_compiled_file(cache_dir):

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import json
+
 import pytest
 from rdflib import RDF, Graph, Literal, URIRef
 
 from chemo_protovalidate.config import ConfigError, load_settings
 from chemo_protovalidate.knowledge import KnowledgeBase, KnowledgeBaseError, KnowledgeBaseVersion
+from chemo_protovalidate.validate import Validator
 from chemo_protovalidate.vocabulary import ONTOLOGY, PV
-from conftest import ROOT
+from conftest import EXAMPLES, ROOT
 
 KB = "https://w3id.org/protovalidate/kb/"
 DATA = f"""@prefix pv: <{PV}> . @prefix kb: <{KB}> .
@@ -53,6 +56,7 @@ def test_a_setting_is_one_literal_however_it_was_written():
 def test_the_shipped_knowledge_base_holds_the_settings_the_option_replaces():
     kb = KnowledgeBase.load(weight_change_percent=33)
     settings = set(kb.graph.subjects(RDF.type, PV.WeightChangeSetting))
+    assert settings, "the institutional threshold of rule book 2.2 (daratumumab IV, cyclophosphamide)"
     assert all(kb.graph.value(s, PV.percent).toPython() == 33 for s in settings)
     tolerances = set(kb.graph.subjects(RDF.type, PV.DoseTolerance))
     assert tolerances and not tolerances & settings
@@ -100,3 +104,25 @@ def test_pyproject_fail_on_never_accepts_information(tmp_path, value):
     (tmp_path / "pyproject.toml").write_text(f"[tool.protovalidate]\nfail-on = {value}\n", "utf-8")
     with pytest.raises(ConfigError, match="fail-on is error or warning"):
         load_settings(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def drifted_kcyd() -> bytes:
+    """Rule book 8.3's dose-basis example on KCyD: basis 80 kg / 2.0 m2, 68 kg now (r = 15 %), cyclophosphamide
+    300 mg/m2 from the basis (600 mg), carfilzomib 56 mg/m2 (112 mg)."""
+    order = json.loads((EXAMPLES / "valid" / "KCyD-cycle2.jsonld").read_text("utf-8"))
+    order["patient"]["weight"] = {"value": 68, "unit": "kg"}
+    order["patient"]["doseBasis"] = {"weight": {"value": 80, "unit": "kg"}, "bsa": {"value": 2.0, "unit": "m2"}}
+    for administration in order["administrations"]:
+        amount = {"carfilzomib": 112, "cyclophosphamide": 600}.get(administration["agent"])
+        if amount is not None:
+            administration["dose"]["value"] = amount
+    return json.dumps(order).encode()
+
+
+@pytest.mark.parametrize("threshold, recalculate", [(None, True), (14.9, True), (15, False), (20, False)],
+                         ids=["default-10", "14.9", "15-exactly", "20"])
+def test_the_weight_change_threshold_decides_for_cyclophosphamide_not_carfilzomib(drifted_kcyd, threshold, recalculate):
+    result = Validator(weight_change_percent=threshold).check("drift.jsonld", drifted_kcyd)
+    agents = sorted(f.agent for f in result.all_findings() if f.rule_id == "weight-change-recalculate")
+    assert agents == (["cyclophosphamide"] if recalculate else []), [f.message for f in result.all_findings()]
