@@ -17,7 +17,7 @@ from chemo_protovalidate.validate import Validator
 
 def _order(weight_kg: float, height_cm: float, dose_mg: float | None, level: float | None = 56,
            bsa: float | None = None) -> bytes:
-    """Kd-twice-weekly-56, cycle 2: carfilzomib and dexamethasone, nothing else needed."""
+    """Kd-twice-weekly-56, cycle 2: carfilzomib, dexamethasone and the antiviral prophylaxis, nothing else needed."""
     patient = {"age": 60, "weight": {"value": weight_kg, "unit": "kg"}, "height": {"value": height_cm, "unit": "cm"}}
     if bsa is not None:
         patient["bsa"] = {"value": bsa, "unit": "m2"}
@@ -31,7 +31,9 @@ def _order(weight_kg: float, height_cm: float, dose_mg: float | None, level: flo
         "@context": "https://w3id.org/protovalidate/context/v1.jsonld", "@type": "ChemotherapyOrder",
         "regimen": "Kd-twice-weekly-56", "cycle": 2, "patient": patient,
         "administrations": [carfilzomib, {"agent": "dexamethasone", "days": [1, 8, 15, 22],
-                                          "dose": {"value": 40, "unit": "mg"}, "route": "PO"}],
+                                          "dose": {"value": 40, "unit": "mg"}, "route": "PO"},
+                            {"agent": "acyclovir", "days": list(range(1, 29)), "dose": {"value": 400, "unit": "mg"},
+                             "route": "PO"}],
     }).encode()
 
 
@@ -43,7 +45,7 @@ def _mosteller(weight_kg: float, height_cm: float) -> float:
     return math.sqrt(height_cm * weight_kg / 3600)
 
 
-# protocols.md, "Worked example (Mosteller, cap)"
+# Rule book v2, 8.3: "Mosteller, cap"
 
 def test_worked_example_mosteller(validator):
     assert round(_mosteller(72, 170), 3) == 1.844
