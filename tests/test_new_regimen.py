@@ -37,6 +37,7 @@ def _order(cyclophosphamide_day: int, carfilzomib_level: int) -> bytes:
             {"agent": "carfilzomib", "days": [1, 8, 15], "doseLevel": {"value": carfilzomib_level, "unit": "mg/m2"},
              "route": "IV", "infusionDuration": {"value": 30, "unit": "min"}},
             {"agent": "cyclophosphamide", "day": cyclophosphamide_day, "dose": {"value": 500, "unit": "mg"}, "route": "PO"},
+            {"agent": "acyclovir", "days": list(range(1, 29)), "dose": {"value": 400, "unit": "mg"}, "route": "PO"},
         ],
     }).encode()
 
@@ -47,7 +48,8 @@ def test_a_regimen_file_in_a_directory_is_enough(tmp_path):
     assert "Test-KCy" in validator.kb.regimen_ids()
     assert validator.check("ok.jsonld", _order(1, 56)).all_findings() == []
     rules = sorted(f.rule_id for f in validator.check("bad.jsonld", _order(2, 70)).all_findings())
-    assert rules == ["dose-level-above-protocol"] * 3 + ["off-schedule"]
+    # day 2 is off its schedule, and day 1, a clinic day (carfilzomib IV), misses it
+    assert rules == ["dose-level-above-protocol"] * 3 + ["dose-omitted", "off-schedule"]
 
 
 def test_without_the_file_the_regimen_is_unknown():
