@@ -27,7 +27,7 @@ def test_limits_are_findings_not_crashes(tmp_path):
     assert done.returncode == 1 and _rules(done) == ["file-too-large"]
     done = run("--max-administrations", "3", str(VALID))
     assert done.returncode == 1 and _rules(done) == ["order-too-large"]
-    assert "6 administrations" in done.stdout.decode()
+    assert "8 administrations" in done.stdout.decode()
 
 
 def test_an_rdf_order_over_the_administration_limit(tmp_path):
