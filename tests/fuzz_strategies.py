@@ -38,12 +38,15 @@ CONTEXT_IRI = "https://w3id.org/protovalidate/context/v1.jsonld"
 PV = "https://w3id.org/protovalidate/ontology#"
 PROJECT_CONTEXT: dict = json.loads((ROOT / "ontology" / "context" / "v1.jsonld").read_text("utf-8"))["@context"]
 
-REGIMENS = ["D-KRd", "KRd", "Isa-KRd", "KdD", "Kd-weekly-70", "Kd-weekly-56", "Kd-twice-weekly-56", "KCyD"]
+# The contract's identifiers (order-format.md, rule book v2: KRd-27, KdD-weekly-70 and Isa-Kd, six supportive agents).
+REGIMENS = ["D-KRd", "KRd", "KRd-27", "Isa-KRd", "KdD", "KdD-weekly-70", "Kd-weekly-70", "Kd-weekly-56",
+            "Kd-twice-weekly-56", "KCyD", "Isa-Kd"]
 REGIMEN_AGENTS = ["carfilzomib", "daratumumab", "isatuximab", "lenalidomide", "dexamethasone", "cyclophosphamide"]
-SUPPORTIVE_AGENTS = ["sodium-chloride-0.9", "aspirin", "enoxaparin", "acetaminophen", "diphenhydramine", "montelukast"]
+SUPPORTIVE_AGENTS = ["sodium-chloride-0.9", "aspirin", "enoxaparin", "acetaminophen", "diphenhydramine", "montelukast",
+                     "acyclovir", "valacyclovir", "famotidine", "methylprednisolone", "ondansetron", "cetirizine"]
 AGENTS = REGIMEN_AGENTS + SUPPORTIVE_AGENTS
 ROUTES = ["IV", "SC", "PO"]
-UNKNOWN_IDENTIFIERS = ["krd", "KRD", "kRd", "Isa-Kd", "VRd", "carfilzomib ", " KRd", "Carfilzomib", "bortezomib",
+UNKNOWN_IDENTIFIERS = ["krd", "KRD", "kRd", "isa-kd", "VRd", "carfilzomib ", " KRd", "Carfilzomib", "bortezomib",
                        "", "pv:KRd", f"{PV}KRd", "urn:x", "sodium-chloride", "ASPIRIN", "KRd\u200b", "ＫＲｄ"]
 
 PATIENT_UNITS = {
@@ -63,7 +66,7 @@ WRONG_UNITS = ["ug", "MG", "mg/m²", "mg/m^2", "kg", "L", "", " mg", "mg ", "10*
                "mg/m2/d", "µg", "s", "d", "10^9/L"]
 
 ORDER_KEYS = ["@context", "@id", "@type", "regimen", "cycle", "patient", "administrations"]
-PATIENT_KEYS = ["@id", "age", *PATIENT_UNITS]
+PATIENT_KEYS = ["@id", "age", *PATIENT_UNITS, "dialysis", "doseBasis"]
 ADMINISTRATION_KEYS = ["agent", "day", "days", "doseLevel", "dose", "route", "infusionDuration", "doseReduction"]
 CONTRACT_KEYS = sorted({*ORDER_KEYS, *PATIENT_KEYS, *ADMINISTRATION_KEYS, "value", "unit", "reason"})
 KEYWORDS = ["@context", "@id", "@type", "@graph", "@list", "@set", "@value", "@language", "@index", "@reverse",
@@ -348,6 +351,15 @@ def patients(draw) -> Any:
         present = draw(st.integers(0, 9)) < (8 if key in ("weight", "height") else 4)
         fields.append((key, choose(draw, quantities(units, PATIENT_VALUES[key]), wild_values(4)) if present
                        else _MISSING))
+    # Rule book v2 keys: dialysis (a boolean) and doseBasis {weight, bsa}.
+    fields.append(("dialysis", choose(draw, st.booleans(), st.one_of(scalars(), st.sampled_from(["true", 1, 0])))
+                   if draw(st.integers(0, 9)) >= 8 else _MISSING))
+    if draw(st.integers(0, 9)) >= 8:
+        basis = [("weight", choose(draw, quantities(PATIENT_UNITS["weight"], 80.0), wild_values(3))
+                  if draw(st.integers(0, 9)) < 9 else _MISSING),
+                 ("bsa", choose(draw, quantities(PATIENT_UNITS["bsa"], 2.0), wild_values(3))
+                  if draw(st.integers(0, 9)) < 7 else _MISSING)]
+        fields.append(("doseBasis", choose(draw, node(basis), wild_values(3))))
     return draw(node(fields))
 
 

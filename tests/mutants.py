@@ -1312,8 +1312,7 @@ class Generator:
             rng = self.rng("day", i)
             days = days_of(a)
             targets = [("first free day", free[0]), ("random free day", rng.choice(free))]
-            if other:
-                targets.append(("a day of another cycle's schedule", rng.choice(other)))
+            targets += [("a day of another cycle's schedule", d) for d in other[:4]]
             for moved in sorted({days[0], days[-1], rng.choice(days)}):
                 for how, target in targets:
                     def mutate(doc, o, i=i, moved=moved, target=target):
@@ -1818,6 +1817,16 @@ class Generator:
         def basis_no_bsa(doc, o):
             change_patient(doc, o, lambda q: q.__setitem__("doseBasis", {"weight": dict(q["weight"])}))
         yield "doseBasis without bsa", "doseBasis {weight} added, no bsa", basis_no_bsa
+
+        # Isatuximab is dosed on the weight measured before each cycle, never on a basis (2.2).
+        for i, a in self.of_agent("isatuximab"):
+            if "dose" not in a:
+                continue
+            def isa_on_basis(doc, o, i=i):
+                with_basis(doc, o, drift=0.15)
+                o["administrations"][i]["dose"]["value"] /= 1.15
+            yield "isatuximab on the basis weight", f"doseBasis added (weight +15 % since), isatuximab #{i} " \
+                  "computed on the basis weight", isa_on_basis
 
     # 31. dialysis ------------------------------------------------------------------------------------------
     def dialysis(self):

@@ -27,7 +27,8 @@ docstring of mutants.py): an error for the mutated order when the rule book
 gives a violation; when it gives only warnings or information, the kind's own
 rule id at that severity. A second test holds the validator to every rule id
 the rule book gives for the mutant, and mutations that stay inside the
-protocol must draw no finding at all.
+protocol must draw no finding at all. The rule book's own worked examples
+(section 8.3) hold both the reading and the validator to what the book says.
 
 The default run checks a deterministic sample of each kind (mutants.QUOTAS;
 every sort of change of a kind once before any twice, the regimens in turn);
@@ -38,6 +39,7 @@ Run with -s to see the counts.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import time
 from collections import Counter
@@ -178,6 +180,123 @@ def test_the_sample_reaches_every_regimen():
         kinds.setdefault(m.regimen, set()).add(m.kind)
     assert set(kinds) == set(REGIMENS_PRESENT)
     assert min(len(k) for k in kinds.values()) >= 10, {r: len(k) for r, k in kinds.items()}
+
+
+# --- The rule book's worked examples (section 8.3), on valid examples changed as the book says ---------------
+
+
+def _source(name):
+    return copy.deepcopy(next(s for s in SOURCES if s.file == name).document)
+
+
+def _admin(order, agent, day=None):
+    return next(a for a in order["administrations"] if a["agent"] == agent and (day is None or day in M.days_of(a)))
+
+
+def _bsa(weight, stated):
+    def edit(doc):
+        M.change_patient(doc, doc, lambda p: (p["weight"].__setitem__("value", weight),
+                                              p.__setitem__("bsa", {"value": stated, "unit": "m2"})))
+    return edit
+
+
+def _dex_20_x8(doc):
+    doc["administrations"] = [a for a in doc["administrations"] if a["agent"] != "dexamethasone"] + [
+        {"agent": "dexamethasone", "days": [1, 2, 8, 9, 15, 16, 22, 23], "dose": {"value": 20, "unit": "mg"},
+         "route": "PO"}]
+
+
+def _dex_40_20(doc):
+    doc["administrations"].append({"agent": "dexamethasone", "day": 2, "dose": {"value": 20, "unit": "mg"}, "route": "PO"})
+
+
+def _age(age, then=None):
+    def edit(doc):
+        if then:
+            then(doc)
+        doc["patient"]["age"] = age
+    return edit
+
+
+def _priming_left_out(doc):
+    """The priming administration out, and with it the day-2 premedication dexamethasone (the book's order has none)."""
+    doc["administrations"] = [a for a in doc["administrations"] if not (a["agent"] == "carfilzomib" and 1 in M.days_of(a))]
+    premed = _admin(doc, "dexamethasone", 2)
+    M.set_days(premed, [d for d in M.days_of(premed) if d != 2])
+
+
+def _only_day_15(doc):
+    doc["administrations"] = [dict(_admin(doc, "carfilzomib", 15), days=[15])]
+
+
+def _split_sc_day_1(doc):
+    half = _admin(doc, "daratumumab", 2)
+    M.set_days(half, [2])
+    doc["administrations"].append({"agent": "daratumumab", "day": 1, "dose": {"value": 1800, "unit": "mg"}, "route": "SC"})
+
+
+def _split_day_2_only(doc):
+    M.set_days(_admin(doc, "daratumumab", 2), [2])
+
+
+def _dose_basis_kcyd(doc):
+    doc["patient"] |= {"weight": {"value": 68, "unit": "kg"}, "height": {"value": 180, "unit": "cm"},
+                       "doseBasis": {"weight": {"value": 80, "unit": "kg"}, "bsa": {"value": 2.0, "unit": "m2"}}}
+    _admin(doc, "carfilzomib")["dose"]["value"] = 112
+    _admin(doc, "cyclophosphamide")["dose"]["value"] = 600
+
+
+def _dialysis_15_alternate(doc):
+    len_ = _admin(doc, "lenalidomide")
+    len_["dose"]["value"], len_["days"] = 15, list(range(1, 22, 2))
+
+
+def _uncapped_140(doc):
+    _admin(doc, "carfilzomib")["dose"]["value"] = 140
+
+
+E, W = "error", "warning"
+WORKED = [  # (what the book says, example, edit, the findings the book names, the book names every finding)
+    ("170 cm, 70 kg, stated bsa 2.2: r = 21 %, V", "KRd-cycle1.jsonld", _bsa(70, 2.2), {("bsa-inconsistent", E)}, True),
+    ("170 cm, 72 kg, stated 1.95: r = 5.8 %, W", "KRd-cycle1.jsonld", _bsa(72, 1.95), {("bsa-discrepancy", W)}, True),
+    ("Kd-twice-weekly-56, 20 mg on days 1, 2, 8, 9, 15, 16, 22, 23 passes", "Kd-twice-weekly-56-cycle2.jsonld",
+     _dex_20_x8, set(), True),
+    ("40 mg day 1 + 20 mg day 2: week 1 = 60 mg, V", "Kd-twice-weekly-56-cycle2.jsonld", _dex_40_20,
+     {("dexamethasone-weekly-total", E)}, True),
+    ("20 mg x 8 at age 78: W for each of the 4 weeks", "Kd-twice-weekly-56-cycle2.jsonld", _age(78, _dex_20_x8),
+     {("age-weekly-dose-limit", W)}, True),
+    ("KRd cycle 1, carfilzomib 56 on days 8, 9, 15, 16 only: V on day 1 and day 2", "KRd-cycle1.jsonld",
+     _priming_left_out, {("priming-dose-missing", E)}, True),
+    ("Kd-weekly-70 cycle 1, carfilzomib 70 on day 15 only: W priming-not-in-order", "Kd-weekly-70-cycle1.jsonld",
+     _only_day_15, {("priming-not-in-order", W)}, False),
+    ("KdD cycle 1, 1800 mg SC day 1 and 8 mg/kg IV day 2: V", "KdD-cycle1.jsonld", _split_sc_day_1,
+     {("daratumumab-split-dose", E)}, True),
+    ("8 mg/kg IV on day 2 only, carfilzomib on day 1: V", "KdD-cycle1.jsonld", _split_day_2_only,
+     {("daratumumab-split-dose", E)}, False),
+    ("doseBasis 80 kg / 2.0 m2, 68 kg now: carfilzomib 112 mg passes, cyclophosphamide V", "KCyD-cycle2.jsonld",
+     _dose_basis_kcyd, {("weight-change-recalculate", E)}, True),
+    ("dialysis, lenalidomide 15 mg on alternate days: V", "KRd-cycle2-dialysis-5mg.jsonld", _dialysis_15_alternate,
+     {("dose-level-above-protocol", E)}, False),
+    ("120 kg, 190 cm: carfilzomib 140 mg (56 x 2.5) is V", "worked-example-120kg-190cm-123.2mg.jsonld", _uncapped_140,
+     {("dose-amount-mismatch", E)}, True),
+]
+
+
+@pytest.mark.parametrize("what, example, edit, named, complete", WORKED, ids=[w[0][:60] for w in WORKED])
+def test_the_rule_books_worked_examples(validator, what, example, edit, named, complete):
+    """The reading here and the validator both give what rule book 8.3 says of its own examples
+    (every finding, where the book's example names them all)."""
+    document = _source(example)
+    edit(document)
+    oracle = {(f.rule, f.severity) for f in M.findings(document)}
+    assert oracle == named if complete else named <= oracle, sorted(oracle)
+    found = validator.check(example, json.dumps(document).encode()).all_findings()
+    have = {(f.rule_id, f.severity.value) for f in found}
+    assert named <= have, shown(found)
+    assert any(f.severity.value == "error" for f in found) == any(sev == E for _, sev in oracle), shown(found)
+    if what.startswith("KRd cycle 1, carfilzomib 56"):
+        assert sorted((f.agent, f.day) for f in found if f.rule_id == "priming-dose-missing") == \
+            [("carfilzomib", 1), ("carfilzomib", 2)]
 
 
 # --- No false accept ---------------------------------------------------------------
