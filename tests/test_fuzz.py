@@ -160,7 +160,7 @@ def check_in_process(document: Doc) -> None:
     texts, jsons = [], []
     for validator in (first, second):
         result = validator.check(document.name, document.data)  # an exception here is the bug: the CLI says exit 2
-        report = Report([result], Severity.ERROR, validator.rules())
+        report = Report([result], Severity.ERROR, validator.rules(), knowledge_base=validator.kb.version)
         texts.append(RENDERERS["text"](report))
         jsons.append(RENDERERS["json"](report))
         exit_status = 0 if all(report.conforms(r) for r in report.results) else 1
