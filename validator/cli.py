@@ -1,6 +1,6 @@
 """The command line: ``protovalidate FILE|DIR|- ...`` and the regimen subcommands.
 
-Exit status (order-format.md): 0 when no finding reaches the failing
+Exit status (docs/order-format.md): 0 when no finding reaches the failing
 severity, 1 when one does (a malformed order is a finding), 2 when the tool
 itself could not do its job (usage, a missing path, its own knowledge base,
 an internal error). A file that fails never hides the verdicts of the others.
