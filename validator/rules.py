@@ -149,16 +149,21 @@ class Catalogue:
         return cls(tuple(rules), tuple(derivations))
 
 
+def shapes_by_rule_id(rules) -> dict[str, list[Rule]]:
+    """The rules grouped by rule id, highest severity first (an id names one shape, or one per severity)."""
+    by_id: dict[str, list[Rule]] = {}
+    for rule in rules:  # ids keep the catalogue's order; only each id's shapes are sorted
+        by_id.setdefault(rule.rule_id, []).append(rule)
+    return {rule_id: sorted(shapes, key=lambda r: -r.severity.rank) for rule_id, shapes in by_id.items()}
+
+
 def _check_rule_ids(rules: list[Rule]) -> None:
     """One rule id may name several shapes only when each reports at a severity of its own.
 
     (Rule book 6.5: antiviral-prophylaxis-missing is a warning with daratumumab, information otherwise.)
     Two shapes of one id at one severity would be one rule written twice, or two rules sharing a name.
     """
-    by_id: dict[str, list[Rule]] = {}
-    for rule in rules:
-        by_id.setdefault(rule.rule_id, []).append(rule)
-    for rule_id, shapes in sorted(by_id.items()):
+    for rule_id, shapes in sorted(shapes_by_rule_id(rules).items()):
         severities = [r.severity for r in shapes]
         if len(set(severities)) < len(severities):
             twice = next(s for s in severities if severities.count(s) > 1)

@@ -15,7 +15,7 @@ from .findings import Administration, FileResult, Finding, OrderResult
 from .knowledge import KnowledgeBase, KnowledgeBaseError
 from .jsonld import FORMAT_RULES, format_finding, order_too_large
 from .reporting.model import RuleInfo
-from .rules import Catalogue, CatalogueError, Severity
+from .rules import Catalogue, CatalogueError, Severity, shapes_by_rule_id
 from .terms import number, text
 from .vocabulary import PV
 
@@ -145,12 +145,8 @@ def _finished(waiting: deque[_Pending]) -> Iterator[FileResult]:
 def rule_infos(kb: KnowledgeBase, catalogue: Catalogue) -> dict[str, RuleInfo]:
     """The catalogue by rule id. An id that names several shapes (one per severity, rules.py) is one entry:
     its highest severity is its default, its description and source are that shape's, and it lists them all."""
-    by_id: dict[str, list] = {}
-    for rule in catalogue.rules:
-        by_id.setdefault(rule.rule_id, []).append(rule)
     infos = {}
-    for rule_id, shapes in by_id.items():
-        shapes = sorted(shapes, key=lambda r: -r.severity.rank)
+    for rule_id, shapes in shapes_by_rule_id(catalogue.rules).items():
         top = shapes[0]
         infos[rule_id] = RuleInfo(rule_id, top.severity, top.description, kb.source(top.source), top.iri,
                                   tuple(r.severity for r in shapes) if len(shapes) > 1 else ())
