@@ -21,7 +21,8 @@ Isa-Kd's), every daratumumab route and split, every lenalidomide band
 (dialysis included), both H1 antihistamines and both antivirals,
 single-day administrations; then more orders drawn at random up to
 SAMPLE_SIZE. PROTOVALIDATE_DIFFERENTIAL=full checks the whole corpus.
-Run with -s to see how many orders were checked and how long it took.
+Run with -s -n 0 (one process: the suite runs on every core by default) to see how many orders
+were checked and how long it took.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ number of CLI runs, the knowledge base load is.
 Profiles (PROTOVALIDATE_FUZZ):
 
     .venv/bin/python -m pytest -q tests/test_fuzz.py                                  # ci (default): ~200 documents
-    PROTOVALIDATE_FUZZ=long .venv/bin/python -m pytest -q -s tests/test_fuzz.py      # long: > 10,000 documents
+    PROTOVALIDATE_FUZZ=long .venv/bin/python -m pytest -q -s -n 0 tests/test_fuzz.py      # long: > 10,000 documents
 
 The ci profile is derandomized (the same documents on every run: a CI gate must not fail at random on a change
 that did not cause the failure); the long profile draws new documents on every run and keeps failing examples
