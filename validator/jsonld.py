@@ -19,7 +19,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-import json_source_map
 import pyoxigraph as ox
 
 from .findings import Finding
@@ -104,20 +103,21 @@ class JsonDocument:
     node_pointers: dict[str, list[str]] = field(default_factory=dict)
     """Every place each node (by @id) is written: a shared patient stands in each order."""
     data: Any = None
-    _source_map: dict | None = None
+    _offsets: dict[str, int] | None = None
 
     def position(self, pointer: str) -> tuple[int, int] | None:
-        """1-based line and column of the value at a JSON pointer."""
-        if self._source_map is None:
+        """1-based line and column of the value at a JSON pointer: where its key starts (an array
+        item or the document itself: where its value starts)."""
+        if self._offsets is None:
             try:
-                self._source_map = json_source_map.calculate(self.text)
-            except Exception:  # the map is a convenience; a finding without a line is still a finding
-                self._source_map = {}
-        entry = self._source_map.get(pointer)
-        if entry is None:
+                self._offsets = _offsets(self.text)
+            except (IndexError, ValueError):  # the map is a convenience; a finding without a line is still a finding
+                self._offsets = {}
+        offset = self._offsets.get(pointer)
+        if offset is None:
             return None
-        start = entry.key_start or entry.value_start
-        return start.line + 1, start.column + 1
+        line_start = self.text.rfind("\n", 0, offset) + 1
+        return self.text.count("\n", 0, offset) + 1, offset - line_start + 1
 
     def value_at(self, pointer: str) -> Any:
         data = self.data
@@ -126,6 +126,46 @@ class JsonDocument:
             data = data[int(part)] if isinstance(data, list) else data[part]
         return data
 
+
+
+# One token of a JSON text that json.loads has accepted (NaN and Infinity included, as Python reads them).
+_TOKEN = re.compile(r'[ \t\n\r]*(?:("(?:[^"\\]|\\.)*")|([{}\[\]:,])|(-?\d[\d.eE+-]*|true|false|null|NaN|-?Infinity))')
+
+
+def _offsets(text: str) -> dict[str, int]:
+    """Where each JSON pointer of a parsed document is written: the offset of its key, or of its value
+    for an array item and the root. One regular-expression pass; a file is mapped only when a finding
+    needs a place in it (about 0.3 ms for a 1.7 KB order, a quarter of json-source-map's time)."""
+    found: dict[str, int] = {}
+    open_containers: list[list] = []    # [pointer, is an object, the pending key's pointer or the next index]
+    for match in _TOKEN.finditer(text):
+        string, mark, _ = match.groups()
+        if mark is not None and mark in "]},:":
+            if mark in "]}":
+                open_containers.pop()
+            continue
+        start = match.start(1 if string else 2 if mark else 3)
+        if not open_containers:
+            here = ""
+            found[here] = start
+        elif open_containers[-1][1]:
+            top = open_containers[-1]
+            if top[2] is None:          # a key: its value comes next
+                key = json.loads(string) if "\\" in string else string[1:-1]
+                top[2] = top[0] + "/" + key.replace("~", "~0").replace("/", "~1")
+                found[top[2]] = start
+                continue
+            here, top[2] = top[2], None
+        else:
+            top = open_containers[-1]
+            here = f"{top[0]}/{top[2]}"
+            top[2] += 1
+            found[here] = start
+        if mark == "{":
+            open_containers.append([here, True, None])
+        elif mark == "[":
+            open_containers.append([here, False, 0])
+    return found
 
 def read(text: str, project_context: dict, max_administrations: int | None = None) -> JsonDocument:
     doc = JsonDocument(text)
