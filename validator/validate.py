@@ -111,6 +111,7 @@ class Validator:
         for (entry, order), found in zip(batch, self.engine.check_many([order.triples for _, order in batch])):
             findings = []
             for finding in found:
+                finding = _with_its_only_day(finding, order)
                 position = order.locate(finding)
                 if position:
                     finding = replace(finding, line=position[0], column=position[1])
@@ -151,6 +152,21 @@ def rule_infos(kb: KnowledgeBase, catalogue: Catalogue) -> dict[str, RuleInfo]:
         infos[rule_id] = RuleInfo(rule_id, top.severity, top.description, kb.source(top.source), top.iri,
                                   tuple(r.severity for r in shapes) if len(shapes) > 1 else ())
     return infos
+
+
+def _with_its_only_day(finding: Finding, order: OrderInput) -> Finding:
+    """A finding about an administration given on one day names that day (a dose amount, say, whose rule
+    speaks of the administration, not of a day): the pharmacist looks for the day in the order."""
+    if finding.day is not None or not finding.focus:
+        return finding
+    try:
+        node = ox.BlankNode(finding.focus[2:]) if finding.focus.startswith("_:") else ox.NamedNode(finding.focus)
+    except ValueError:      # a focus that is no node of the order (a literal's text)
+        return finding
+    if node not in order.objects(order.root, PV.administration):
+        return finding
+    days = {_whole(day) for day in order.objects(node, PV.day)}
+    return replace(finding, day=days.pop()) if len(days) == 1 and None not in days else finding
 
 
 def _administrations(order: OrderInput) -> list[Administration]:
