@@ -443,3 +443,17 @@ def test_the_page_in_headless_chromium(report, page_html, tmp_path):
     assert [t.attrs["aria-label"] for t in browser_page.calendars()] == titles
     assert [s.one("span", "title").text for s in browser_page.root.all("summary")] == titles
     assert [td.attrs["data-day"] for td in browser_page.root.all("td", "flagged")] == ["22", "9"]
+
+
+def test_a_dose_finding_on_no_one_day_marks_every_day_of_its_administration(validator):
+    """dose-amount-mismatch speaks of the administration (cyclophosphamide on days 1, 8 and 15), not of a day:
+    each of its tiles is marked, and no tile of another row."""
+    path = "examples/orders/invalid/dose-amount-mismatch-cyclophosphamide-capped.jsonld"
+    result = validator.check(path, (ROOT / path).read_bytes())
+    (finding,) = [f for f in result.all_findings() if f.rule_id == "dose-amount-mismatch"]
+    assert finding.day is None
+    page = Page(html_report.render(Report([result], Severity.ERROR, validator.rules())))
+    (calendar,) = page.calendars()
+    flagged = {(tr.attrs["data-agent"], day) for tr in calendar.all("tr") if "data-agent" in tr.attrs
+               for day, td in cells(tr).items() if "flagged" in td.classes}
+    assert flagged == {("cyclophosphamide", 1), ("cyclophosphamide", 8), ("cyclophosphamide", 15)}

@@ -245,24 +245,31 @@ def _file(report: Report, result: FileResult, anchor: str) -> list[str]:
 # --- an order -----------------------------------------------------------------------------------------------------
 
 
-def _placements(order: OrderResult) -> dict[int, list[int]]:
-    """For each finding (by index): the administrations (by index) whose tile on the finding's day it marks.
+def _placements(order: OrderResult) -> dict[int, list[tuple[int, int]]]:
+    """For each finding (by index): the tiles (administration index, day) it marks.
 
-    The administrations of the finding's agent given that day; when there are several (a duplicate), the one
-    whose lines the finding's line falls in (the last one starting at or before it), if the lines tell."""
+    A finding of an agent on a day marks that agent's administrations given that day; when there are
+    several (a duplicate), the one whose lines the finding's line falls in (the last one starting at or
+    before it), if the lines tell. A finding of an agent on no one day (a dose amount, a lab hold on an
+    administration given on several days) marks every day of the administration it is placed on, found
+    the same way."""
     placed = {}
     for f_index, finding in enumerate(order.findings):
-        if finding.agent is None or finding.day is None:
+        if finding.agent is None:
             continue
         candidates = [i for i, a in enumerate(order.administrations)
-                      if a.agent == finding.agent and finding.day in a.days]
+                      if a.agent == finding.agent and (finding.day is None or finding.day in a.days)]
         if len(candidates) > 1 and finding.line is not None:
             before = [i for i in candidates
                       if order.administrations[i].line is not None and order.administrations[i].line <= finding.line]
             if before:
                 candidates = [max(before, key=lambda i: order.administrations[i].line)]
-        if candidates:
-            placed[f_index] = candidates
+        if finding.day is None and len(candidates) != 1:
+            continue        # no one administration to mark
+        tiles = [(row, day) for row in candidates
+                 for day in ([finding.day] if finding.day is not None else order.administrations[row].days)]
+        if tiles:
+            placed[f_index] = tiles
     return placed
 
 
@@ -282,9 +289,9 @@ def _order(report: Report, result: FileResult, order: OrderResult, anchor: str) 
     placements = _placements(order)
     # What each tile shows: (administration index, day) -> the findings on it.
     on_tile: dict[tuple[int, int], list[Finding]] = {}
-    for f_index, rows in placements.items():
-        for row in rows:
-            on_tile.setdefault((row, order.findings[f_index].day), []).append(order.findings[f_index])
+    for f_index, tiles in placements.items():
+        for tile in tiles:
+            on_tile.setdefault(tile, []).append(order.findings[f_index])
     given = [d for a in order.administrations for d in a.days]
     first_day, last_day = min([1, *given]), max([CYCLE_DAYS, *given])
     days = range(first_day, last_day + 1)
@@ -323,10 +330,8 @@ def _order(report: Report, result: FileResult, order: OrderResult, anchor: str) 
         for f_index in _severity_order(findings):
             where = None
             if f_index in placements:
-                row = placements[f_index][0]
-                finding = findings[f_index]
-                where = (f"{anchor}-r{row + 1}-d{finding.day}",
-                         f"{order.administrations[row].agent}, day {finding.day}")
+                row, day = placements[f_index][0]
+                where = (f"{anchor}-r{row + 1}-d{day}", f"{order.administrations[row].agent}, day {day}")
             out.append(_finding_item(result, findings[f_index], where, in_order=True))
         out.append("</ul>")
     else:
