@@ -168,3 +168,89 @@ def test_site_regimen_directories_come_from_pyproject(tmp_path):
     listed = run("regimens", cwd=tmp_path / "deeper")
     assert listed.returncode == 0 and "Test-Weekly-Kd\t" in listed.stdout.decode()
     assert "Test-Weekly-Kd\t" not in run("regimens").stdout.decode()
+
+
+SITE_TEMPLATE = ROOT / "examples" / "templates" / "valid" / "Test-Weekly-Kd.ttl"
+SITE_ORDER = ROOT / "examples" / "templates" / "valid" / "Test-Weekly-Kd-examples" / "cycle2.jsonld"
+
+
+@pytest.mark.parametrize("how", ["pyproject", "option"])
+def test_every_command_sees_the_same_site_regimens(tmp_path, how):
+    """regimens, show, check, --list-rules and check-template take their site folders from one place: a site
+    regimen that one lists, the others know, whether named in pyproject.toml or by --regimens."""
+    (tmp_path / "site").mkdir()
+    shutil.copy(SITE_TEMPLATE, tmp_path / "site")
+    shutil.copy(SITE_ORDER, tmp_path / "order.jsonld")
+    if how == "pyproject":
+        (tmp_path / "pyproject.toml").write_text('[tool.protovalidate]\nregimens = ["site"]\n', "utf-8")
+        (tmp_path / "deeper").mkdir()
+        cwd, site, order = tmp_path / "deeper", [], "../order.jsonld"
+    else:
+        cwd, site, order = tmp_path, ["--regimens", "site"], "order.jsonld"
+    listed = run("regimens", *site, cwd=cwd)
+    assert listed.returncode == 0 and "Test-Weekly-Kd\t" in listed.stdout.decode(), listed.stderr.decode()
+    shown = run("show", "Test-Weekly-Kd", *site, cwd=cwd)
+    assert shown.returncode == 0 and shown.stdout.decode().startswith("Test-Weekly-Kd:"), shown.stderr.decode()
+    checked = run("check", *site, order, cwd=cwd)
+    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+    assert run("check", *site, "--list-rules", cwd=cwd).returncode == 0
+    # and without the site folder, none of them knows it
+    assert "Test-Weekly-Kd\t" not in run("regimens", cwd=tmp_path.parent).stdout.decode()
+    assert run("show", "Test-Weekly-Kd", cwd=tmp_path.parent).returncode == 2
+    assert b"error[unknown-regimen]" in run(str(tmp_path / "order.jsonld"), cwd=tmp_path.parent).stdout
+
+
+# What a run that found nothing to check must not look like, in each report format: a green result.
+NOT_GREEN = {
+    "text": lambda out: "tool error" in out,
+    "json": lambda out: json.loads(out)["summary"]["conforms"] is False,
+    "sarif": lambda out: json.loads(out)["runs"][0]["invocations"][0]["executionSuccessful"] is False,
+    "github": lambda out: out.startswith("::error "),
+    "junit": lambda out: 'errors="1"' in out and 'tests="1"' in out,
+    "shacl": lambda out: "sh:conforms false" in out,
+    "html": lambda out: "(fails)</title>" in out,
+}
+
+
+@pytest.mark.parametrize("layout, given, why", [
+    ("empty folder", "orders", "no order file (.json, .jsonld, .n3, .nt, .owl, .rdf, .ttl, .xml) in this folder"),
+    ("folder of other files", "orders", "no order file"),
+    ("glob matching nothing", "orders/**/*.jsonld", "the pattern matches no file"),
+    ("glob matching folders", "orders*", "the pattern matches no file"),
+    ("misspelt path", "ordres", "no such file or directory"),
+])
+def test_no_order_file_found_exits_2_in_every_format(tmp_path, layout, given, why):
+    """A mistyped path in CI must not go green: exit 2, the path named, and no report reads as a pass."""
+    (tmp_path / "orders").mkdir()
+    if layout == "folder of other files":
+        (tmp_path / "orders" / "README.md").write_text("orders go here\n", "utf-8")
+    reports = [f"--report={name}:{tmp_path / ('report.' + name)}" for name in NOT_GREEN]
+    done = run(*reports, given, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr.decode()
+    assert done.stdout.decode().startswith(f"{given}: tool error: {why}")
+    lines = done.stderr.decode().splitlines()
+    assert any(line.startswith(f"protovalidate: {given}: {why}") for line in lines), lines
+    assert lines[-1] == f"protovalidate: nothing was checked: no file found in {given}"
+    for name, failed in NOT_GREEN.items():
+        assert failed((tmp_path / f"report.{name}").read_text("utf-8")), name
+
+
+def test_a_folder_without_orders_beside_orders_still_exits_2(tmp_path):
+    """One empty folder among good ones is still a mistyped path: the others are checked and reported."""
+    (tmp_path / "empty").mkdir()
+    done = run(str(INVALID), str(tmp_path / "empty"))
+    assert done.returncode == 2 and b"dose-level-above-protocol" in done.stdout
+    assert f"{tmp_path / 'empty'}: no order file" in done.stderr.decode()
+    assert "nothing was checked" not in done.stderr.decode()
+
+
+def test_check_template_with_no_template_found_exits_2(tmp_path):
+    (tmp_path / "site-regimens").mkdir()
+    (tmp_path / "site-regimens" / "notes.md").write_text("templates go here\n", "utf-8")
+    for given in ("site-regimens", "site-regimens/*.ttl"):
+        done = run("check-template", given, cwd=tmp_path)
+        assert done.returncode == 2, done.stderr.decode()
+        assert f"protovalidate: {given}: " in done.stderr.decode() and b"tool error" in done.stdout
+    done = run("check-template", "--format", "json", "site-regimens", cwd=tmp_path)
+    assert done.returncode == 2 and json.loads(done.stdout)["summary"]["conforms"] is False
+    assert "no regimen template (.ttl) in this folder" in done.stderr.decode()

@@ -140,3 +140,40 @@ def test_weight_change_threshold_reaches_the_knowledge_base_and_the_command_line
     assert run("--weight-change-threshold", "15.0", "--tolerance", "6", "orders/reduced.jsonld",
                cwd=project).returncode == 0
     assert [p.name.split("-", 3)[-1] for p in cache.glob("kb-*.pickle")] == ["tolerance=6_weight-change=15.pickle"]
+
+
+@pytest.mark.parametrize("settings, said, every_command", [
+    ('[tool.protovalidate.rules]\ninfusion-too-shrt = "off"\n',
+     "[tool.protovalidate.rules] names no rule of this knowledge base: infusion-too-shrt "
+     "(did you mean infusion-too-short?)", False),
+    ('[tool.protovalidate.rules]\ndose-level-above-protocol = "off"\nqqq = "info"\n',
+     "names no rule of this knowledge base: qqq (`protovalidate --list-rules` lists them)", False),
+    ('[tool.protovalidate.rules]\ndose-level-above-protocol = "warn"\n',
+     '[tool.protovalidate.rules] dose-level-above-protocol = "warn": a rule\'s level is one of error, warning, '
+     'info, off', True),
+    ("toleranse = 5\n", "no setting toleranse (did you mean tolerance?)", True),
+    ('format = "yaml"\n', "format 'yaml' is none of github, html, json, junit, sarif, shacl, text", True),
+    ('regimens = "site-regimens"\n', "regimens is a list of folders of regimen templates", True),
+    ('regimens = ["site-regimens"]\n', "regimens: no such folder", True),
+    ('exclude = "orders/drafts/*"\n', "exclude is a list of glob patterns", True),
+], ids=["rule-id-misspelt", "rule-id-unknown", "level-unknown", "key-misspelt", "format", "regimens-not-a-list",
+        "regimens-missing", "exclude-not-a-list"])
+def test_a_setting_the_tool_cannot_honour_is_exit_2_naming_it(tmp_path, settings, said, every_command):
+    """A setting that would silently do nothing (a mistyped rule id silences no rule) is refused before any
+    order is read, without a traceback. Rule ids are the order check's; every command reads the rest."""
+    project = _project(tmp_path, settings)
+    done = run("orders/bad.jsonld", cwd=project)
+    assert done.returncode == 2 and done.stdout == b"", done.stdout.decode()
+    assert said in done.stderr.decode() and str(project / "pyproject.toml") in done.stderr.decode()
+    assert b"Traceback" not in done.stderr
+    for command in (["regimens"], ["show", "KRd"], ["check-template", "orders"]) if every_command else ():
+        refused = run(*command, cwd=project)
+        assert refused.returncode == 2 and said in refused.stderr.decode(), command
+
+
+def test_every_known_rule_id_may_be_levelled(tmp_path):
+    """The refusal is of unknown ids only: each id --list-rules names is accepted."""
+    ids = sorted({line.split("\t")[0] for line in run("--list-rules").stdout.decode().splitlines()})
+    project = _project(tmp_path, "[tool.protovalidate.rules]\n" + "".join(f'{i} = "warning"\n' for i in ids))
+    done = run("orders/bad.jsonld", cwd=project)
+    assert done.returncode == 0 and b"warning[dose-level-above-protocol]" in done.stdout, done.stderr.decode()

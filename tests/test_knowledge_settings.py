@@ -126,3 +126,24 @@ def test_the_weight_change_threshold_decides_for_cyclophosphamide_not_carfilzomi
     result = Validator(weight_change_percent=threshold).check("drift.jsonld", drifted_kcyd)
     agents = sorted(f.agent for f in result.all_findings() if f.rule_id == "weight-change-recalculate")
     assert agents == (["cyclophosphamide"] if recalculate else []), [f.message for f in result.all_findings()]
+
+
+def test_pyproject_rule_ids_are_held_to_the_rules_the_check_has(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.protovalidate.rules]\ninfusion-too-short = "warning"\ninfusion-too-shrt = "off"\n', "utf-8")
+    settings = load_settings(tmp_path)
+    known = Validator().rules()
+    with pytest.raises(ConfigError, match=r"infusion-too-shrt \(did you mean infusion-too-short\?\)") as refused:
+        settings.check_rule_ids(known)
+    assert "infusion-too-short " not in str(refused.value).replace("mean infusion-too-short?", "")
+    settings.check_rule_ids([*known, "infusion-too-shrt"])  # a known id passes
+
+
+def test_pyproject_regimen_folders_are_relative_to_the_file_and_must_exist(tmp_path):
+    (tmp_path / "site-regimens").mkdir()
+    (tmp_path / "deeper").mkdir()
+    (tmp_path / "pyproject.toml").write_text('[tool.protovalidate]\nregimens = ["site-regimens"]\n', "utf-8")
+    assert load_settings(tmp_path / "deeper").regimens == (tmp_path / "site-regimens",)
+    (tmp_path / "pyproject.toml").write_text('[tool.protovalidate]\nregimens = ["site-regimen"]\n', "utf-8")
+    with pytest.raises(ConfigError, match="regimens: no such folder .*site-regimen$"):
+        load_settings(tmp_path)

@@ -44,27 +44,40 @@ def forbid_network() -> None:
     sys.addaudithook(hook)
 
 
-def expand(paths: tuple[str, ...], suffixes=ORDER_SUFFIXES, excluded=lambda path: False) -> tuple[list[str], list[str]]:
-    """Files to check, in a stable order, and the paths that do not exist.
+def expand(paths: tuple[str, ...], suffixes=ORDER_SUFFIXES, excluded=lambda path: False,
+           what: str = "order file") -> tuple[list[str], list[tuple[str, str]]]:
+    """Files to check, in a stable order, and each path that gave none, with why.
 
     A directory gives the files under it with one of ``suffixes``, less the
     excluded ones; a pattern with glob characters that names no file itself
-    is expanded (for shells and CI files that pass it quoted).
+    is expanded (for shells and CI files that pass it quoted). A path that
+    gives no file (missing, an empty folder, a pattern matching nothing) is
+    the tool's error, never an empty green run: a mistyped path in CI must fail.
     """
-    files, missing = [], []
+    files, nothing = [], []
+    kinds = ", ".join(sorted(suffixes))
     for path in paths:
         if path == STDIN:
             files.append(STDIN)
         elif Path(path).is_dir():
-            files += sorted(str(p) for p in Path(path).rglob("*")
-                            if p.is_file() and p.suffix.lower() in suffixes and not excluded(p))
+            found = sorted(str(p) for p in Path(path).rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+            kept = [f for f in found if not excluded(Path(f))]
+            files += kept
+            if not kept:
+                skipped = f"; {len(found)} excluded by the [tool.protovalidate] exclude setting" if found else ""
+                nothing.append((path, f"no {what} ({kinds}) in this folder{skipped}"))
         elif Path(path).exists():
             files.append(path)
-        elif glob.has_magic(path) and (matches := sorted(glob.glob(path, recursive=True))):
-            files += [m for m in matches if Path(m).is_file() and not excluded(Path(m))]
+        elif glob.has_magic(path):
+            matches = [m for m in sorted(glob.glob(path, recursive=True)) if Path(m).is_file()]
+            kept = [m for m in matches if not excluded(Path(m))]
+            files += kept
+            if not kept:
+                skipped = f" ({len(matches)} excluded by the [tool.protovalidate] exclude setting)" if matches else ""
+                nothing.append((path, f"the pattern matches no file{skipped}"))
         else:
-            missing.append(path)
-    return files, missing
+            nothing.append((path, "no such file or directory"))
+    return files, nothing
 
 
 class _OrdersByDefault(click.Group):
@@ -172,12 +185,12 @@ def check(paths: tuple[str, ...], output_format: str | None, output: str | None,
     """
     settings = _settings()
     if list_rules:
-        _list_rules()
+        _list_rules(regimen_dirs, settings)
         return
     if not paths:
         raise click.UsageError("give at least one FILE, DIR or - (standard input)")
     fail_on_severity = Severity(fail_on or settings.fail_on or "error")
-    files, missing = expand(paths, excluded=settings.excluded)
+    files, nothing = expand(paths, excluded=settings.excluded)
     output_format = output_format or settings.format or "text"
     drawn = "html" in [output_format] + [_report_target(spec)[0] for spec in extra_reports]
     try:
@@ -190,15 +203,16 @@ def check(paths: tuple[str, ...], output_format: str | None, output: str | None,
             tolerance_percent=tolerance if tolerance is not None else settings.tolerance,
             weight_change_percent=weight_change if weight_change is not None else settings.weight_change_threshold)
         validator = Validator(kb, max_administrations=max_administrations, administrations=drawn)
-        results = list(check_paths(validator, files, stdin_filename, max_bytes, jobs))
         rules = validator.rules()
-    except KnowledgeBaseError as error:
+        settings.check_rule_ids(rules)  # before any order is read: a mistyped id silences nothing
+        results = list(check_paths(validator, files, stdin_filename, max_bytes, jobs))
+    except (KnowledgeBaseError, ConfigError) as error:
         raise ToolError(str(error)) from error
     except Exception as error:  # a bug of ours: say so, and never as a verdict on the order
         traceback.print_exc(file=sys.stderr)
         raise ToolError(f"internal error: {error}") from error
     results = [apply_severity_overrides(r, settings.rules) for r in results]
-    results += [FileResult(path, tool_error="no such file or directory") for path in missing]
+    results += [FileResult(path, tool_error=why) for path, why in nothing]
     for rule_id, level in sorted(settings.rules.items()):
         click.echo(f"protovalidate: rule {rule_id} reported as {level} ({settings.origin})", err=True)
     report = Report(results, fail_on_severity, rules, color=_use_color(color), knowledge_base=kb.version)
@@ -213,7 +227,7 @@ def check_template(templates: tuple[str, ...], output_format: str | None, output
                    extra_reports: tuple[str, ...], color: str, regimen_dirs: tuple[str, ...]) -> None:
     """Check regimen templates before they go live: completeness, schedule, sources, OWL consistency, examples."""
     settings = _settings()
-    files, missing = expand(templates, suffixes={".ttl"})
+    files, nothing = expand(templates, suffixes={".ttl"}, what="regimen template")
     try:
         from .templates import TemplateChecker
 
@@ -221,7 +235,7 @@ def check_template(templates: tuple[str, ...], output_format: str | None, output
         results = [checker.check(Path(name)) for name in files]
     except KnowledgeBaseError as error:
         raise ToolError(str(error)) from error
-    results += [FileResult(path, tool_error="no such file or directory") for path in missing]
+    results += [FileResult(path, tool_error=why) for path, why in nothing]
     report = Report(results, Severity.ERROR, checker.rules(), color=_use_color(color),
                     knowledge_base=checker.base.version)
     _report_and_exit(report, output_format or "text", output, extra_reports)
@@ -240,6 +254,8 @@ def _report_and_exit(report: Report, output_format: str, output: str | None, ext
     for result in report.results:
         if result.tool_error:
             click.echo(f"protovalidate: {result.path}: {result.tool_error}", err=True)
+    if all(r.tool_error for r in report.results):
+        click.echo(f"protovalidate: nothing was checked: no file found in {', '.join(r.path for r in report.results)}", err=True)
     if any(r.tool_error for r in report.results):
         sys.exit(2)
     sys.exit(0 if all(r.conforms(report.fail_on) for r in report.results) else 1)
@@ -285,11 +301,15 @@ def _settings() -> Settings:
         raise ToolError(str(error)) from error
 
 
-def _regimen_dirs(given: tuple[str, ...], settings: Settings | None = None) -> tuple[Path, ...]:
-    """The --regimens directories, else those of [tool.protovalidate] in the nearest pyproject.toml."""
+def _regimen_dirs(given: tuple[str, ...], settings: Settings) -> tuple[Path, ...]:
+    """The --regimens directories, else those of [tool.protovalidate] in the nearest pyproject.toml.
+
+    The one place every command (check, check-template, regimens, show, --list-rules) takes its site regimens
+    from: for the same options and settings, each sees the same regimens.
+    """
     if given:
         return tuple(Path(d) for d in given)
-    return (settings or _settings()).regimens
+    return settings.regimens
 
 
 @main.command("regimens")
@@ -298,7 +318,7 @@ def list_regimens(regimen_dirs: tuple[str, ...]) -> None:
     """List the regimens: id, name, setting, components, source."""
     from .regimens import regimens
 
-    for regimen in regimens(_knowledge_base(regimen_dirs)):
+    for regimen in regimens(_knowledge_base(regimen_dirs, _settings())):
         components = ", ".join(c.agent for c in regimen.components)
         sources = "; ".join(s.label for s in regimen.sources)
         click.echo(f"{regimen.identifier}\t{regimen.label}\t{regimen.setting or ''}\t{components}\t{sources}")
@@ -314,7 +334,7 @@ def show(regimen: str, html_path: str | None, regimen_dirs: tuple[str, ...]) -> 
     from .calendar import render_html, render_text
     from .regimens import find
 
-    found = find(_knowledge_base(regimen_dirs), regimen)
+    found = find(_knowledge_base(regimen_dirs, _settings()), regimen)
     if found is None:
         raise ToolError(f"no regimen {regimen!r}; `protovalidate regimens` lists them")
     click.echo(render_text(found), nl=False)
@@ -323,21 +343,21 @@ def show(regimen: str, html_path: str | None, regimen_dirs: tuple[str, ...]) -> 
         click.echo(f"protovalidate: wrote {html_path}", err=True)
 
 
-def _knowledge_base(regimen_dirs: tuple[str, ...] = ()):
+def _knowledge_base(regimen_dirs: tuple[str, ...], settings: Settings):
     from .knowledge import KnowledgeBase
 
     try:
-        return KnowledgeBase.load(_regimen_dirs(regimen_dirs))
+        return KnowledgeBase.load(_regimen_dirs(regimen_dirs, settings))
     except KnowledgeBaseError as error:
         raise ToolError(str(error)) from error
 
 
-def _list_rules() -> None:
+def _list_rules(regimen_dirs: tuple[str, ...], settings: Settings) -> None:
     """One line per rule as written: a rule id that names two shapes (one per severity) has two lines."""
     from .validate import Validator
 
     try:
-        validator = Validator(_knowledge_base())
+        validator = Validator(_knowledge_base(regimen_dirs, settings))
     except KnowledgeBaseError as error:
         raise ToolError(str(error)) from error
     for rule in validator.listing():

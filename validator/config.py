@@ -6,7 +6,10 @@ do; paths in it are relative to that file. Command-line options win over it.
 
 from __future__ import annotations
 
+import difflib
+import json
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +53,22 @@ class Settings:
         return any(relative.match(pattern) or relative.as_posix().startswith(pattern.rstrip("*/") + "/")
                    for pattern in self.exclude)
 
+    def check_rule_ids(self, known: Iterable[str]) -> None:
+        """A level for a rule id the checks do not have would silence nothing: refused, never ignored."""
+        known = sorted(set(known))
+        unknown = sorted(set(self.rules) - set(known))
+        if not unknown:
+            return
+        named = "; ".join(_unknown_name(rule_id, known) for rule_id in unknown)
+        raise ConfigError(f"{self.origin}: [tool.protovalidate.rules] names no rule of this knowledge base: {named} "
+                          f"(`protovalidate --list-rules` lists them)")
+
+
+def _unknown_name(name: str, known: Iterable[str]) -> str:
+    """`infusion-too-shrt (did you mean infusion-too-short?)`, or the name alone when nothing is close."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"{name} (did you mean {close[0]}?)" if close else name
+
 
 def load_settings(start: Path | None = None) -> Settings:
     for folder in ((start or Path.cwd()).resolve(), *(start or Path.cwd()).resolve().parents):
@@ -67,22 +86,44 @@ def load_settings(start: Path | None = None) -> Settings:
 
 
 def _settings(config: Path, table: dict) -> Settings:
+    from .reporting import RENDERERS  # here: the reports' modules are not needed to read a setting otherwise
+
     unknown = sorted(set(table) - KEYS)
     if unknown:
-        raise ConfigError(f"{config}: [tool.protovalidate] has no setting {', '.join(unknown)} "
-                          f"(known: {', '.join(sorted(KEYS))})")
+        raise ConfigError(f"{config}: [tool.protovalidate] has no setting "
+                          f"{', '.join(_unknown_name(key, KEYS) for key in unknown)} (known: {', '.join(sorted(KEYS))})")
     rules = table.get("rules", {})
-    if not isinstance(rules, dict) or any(v not in SEVERITIES for v in rules.values()):
-        raise ConfigError(f"{config}: [tool.protovalidate.rules] maps rule ids to one of {', '.join(SEVERITIES)}")
+    if not isinstance(rules, dict):
+        raise ConfigError(f"{config}: [tool.protovalidate.rules] is a table of rule ids, each set to one of "
+                          f"{', '.join(SEVERITIES)}")
+    levels = [f"{rule_id} = {json.dumps(level)}" for rule_id, level in sorted(rules.items()) if level not in SEVERITIES]
+    if levels:
+        raise ConfigError(f"{config}: [tool.protovalidate.rules] {'; '.join(levels)}: a rule's level is one of "
+                          f"{', '.join(SEVERITIES)}")
     if table.get("fail-on") not in (None, *FAIL_ON):
         raise ConfigError(f"{config}: fail-on is error or warning (information never fails a run)")
+    if table.get("format") not in (None, *RENDERERS):
+        raise ConfigError(f"{config}: format {table['format']!r} is none of {', '.join(sorted(RENDERERS))}")
     percentages = {key: _percentage(config, table, key) for key in ("tolerance", "weight-change-threshold")}
+    regimens = tuple(config.parent / d for d in _strings(config, table, "regimens", "folders of regimen templates"))
+    absent = [str(d) for d in regimens if not d.is_dir()]
+    if absent:
+        raise ConfigError(f"{config}: regimens: no such folder {', '.join(absent)}")
     return Settings(
         origin=config, tolerance=percentages["tolerance"],
         weight_change_threshold=percentages["weight-change-threshold"],
-        fail_on=table.get("fail-on"), format=table.get("format"),
-        regimens=tuple(config.parent / d for d in table.get("regimens", [])),
-        exclude=tuple(table.get("exclude", [])), rules=dict(rules))
+        fail_on=table.get("fail-on"), format=table.get("format"), regimens=regimens,
+        exclude=_strings(config, table, "exclude", "glob patterns"), rules=dict(rules))
+
+
+_EXAMPLES = {"regimens": '["site-regimens"]', "exclude": '["orders/drafts/*"]'}
+
+
+def _strings(config: Path, table: dict, key: str, what: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ConfigError(f"{config}: {key} is a list of {what}, e.g. {key} = {_EXAMPLES[key]}")
+    return tuple(value)
 
 
 def _percentage(config: Path, table: dict, key: str) -> float | None:
