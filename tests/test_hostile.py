@@ -48,7 +48,7 @@ def test_vocab_does_not_turn_a_typo_into_a_key(tmp_path):
     order = {**ORDER, "@context": [ORDER["@context"], {"@vocab": "https://w3id.org/protovalidate/ontology#"}],
              "cylce": 1}
     done = run(_write(tmp_path, "vocab.jsonld", order))
-    assert done.returncode == 1 and "undefined-key" in _rules(done) and "'cylce'" in done.stdout.decode()
+    assert done.returncode == 1 and "undefined-key" in _rules(done) and '"cylce"' in done.stdout.decode()
 
 
 def test_a_protected_term_cannot_be_redefined(tmp_path):

@@ -3,8 +3,11 @@
 JSON-LD goes through the strict reader in ``jsonld`` and is converted by
 Oxigraph (a tenth of rdflib's time); Turtle, N-Triples and RDF/XML are parsed
 by rdflib as they are. A file may hold several orders: each gets the triples
-reachable from it, so that it is judged alone (a patient shared by two orders
-belongs to both). An order's triples are Oxigraph terms.
+reachable from it, so that it is judged alone. JSON orders that share a patient
+@id are converted one by one, so that each is judged with its own patient data
+(its weight, not the other order's); where their data disagree, each order's
+patient carries pv:patientDataInAnotherOrder, which patient-data-conflict reports.
+An order's triples are Oxigraph terms.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ def _read_json(text: str, project_context: dict, max_administrations: int | None
         inside = [p for p in places if p == order_pointer or p.startswith(order_pointer + "/")]
         pointer = (inside or places or [None])[0]
         if pointer is None:
-            return None
+            return _literal_place(finding, order_pointer)
         for key in _keys_for(finding.key):
             child = pointer_join(pointer, key)
             try:
@@ -111,10 +114,34 @@ def _read_json(text: str, project_context: dict, max_administrations: int | None
             return parsed.position(child)
         return parsed.position(pointer)
 
+    def _literal_place(finding: Finding, order_pointer: str) -> tuple[int, int] | None:
+        """A finding whose focus is a value, not a node (a bare number where a quantity is expected):
+        placed at the key that holds that value in the order."""
+        if not finding.key or finding.focus is None:
+            return None
+        candidates = []
+        for places in parsed.node_pointers.values():
+            for pointer in places:
+                if pointer != order_pointer and not pointer.startswith(order_pointer + "/"):
+                    continue
+                child = pointer_join(pointer, finding.key)
+                try:
+                    value = parsed.value_at(child)
+                except (KeyError, IndexError, TypeError):
+                    continue
+                if not isinstance(value, dict):
+                    candidates.append((_same_value(value, finding.focus), child))
+        if not candidates:
+            return None
+        return parsed.position(sorted(candidates, key=lambda c: (not c[0], c[1]))[0][1])
+
+    conflicts = _patient_conflicts([o for o in parsed.orders if o.data is not None])
+
     def orders():
-        # Orders become RDF a few at a time (alone, or with those that share their patient), and are
-        # handed on one by one: a file of many orders never holds all their graphs at once.
-        for group in _by_patient([o for o in parsed.orders if o.data is not None]):
+        # Orders become RDF one at a time, and are handed on one by one: a file of many orders never
+        # holds all their graphs at once. Orders that share a patient are converted apart too: each is
+        # judged with its own patient data; their disagreements were found above, from the JSON.
+        for group in [[o] for o in parsed.orders if o.data is not None]:
             try:
                 triples = _named_blank_nodes([(q.subject, q.predicate, q.object) for q in ox.parse(
                     json.dumps([order.data for order in group]).encode(), format=ox.RdfFormat.JSON_LD)],
@@ -126,7 +153,10 @@ def _read_json(text: str, project_context: dict, max_administrations: int | None
             for order in group:
                 root = ox.BlankNode(order.node[2:]) if order.node.startswith("_:") else ox.NamedNode(order.node)
                 if root in by_subject:
-                    yield OrderInput(order.label, root, _reachable(triples, root, by_subject), locator(order.pointer))
+                    own = _reachable(triples, root, by_subject)
+                    patient = ox.NamedNode(order.patient) if order.patient else None
+                    own += [(patient, _IN_ANOTHER_ORDER, ox.Literal(text)) for text in conflicts.get(order.node, [])]
+                    yield OrderInput(order.label, root, own, locator(order.pointer))
                 else:  # never a silent pass: an order that says nothing in RDF is not checked, and says so
                     document.findings.append(format_finding(
                         "not-rdf", f"{order.label} states nothing once converted to RDF; it was not checked",
@@ -136,19 +166,64 @@ def _read_json(text: str, project_context: dict, max_administrations: int | None
     return document
 
 
-def _by_patient(orders: list) -> list[list]:
-    """Groups of orders to convert together: those that share a patient @id, in file order."""
-    groups: list[list] = []
+_IN_ANOTHER_ORDER = ox.NamedNode(str(PV.patientDataInAnotherOrder))
+
+
+def _patient_conflicts(orders: list) -> dict[str, list[str]]:
+    """For each order whose patient @id another order of the file shares: "key|what each order says" for
+    every patient key they both give and disagree on (72 and 72.0 kg agree)."""
     by_patient: dict[str, list] = {}
     for order in orders:
-        if order.patient is None:
-            groups.append([order])
-        elif order.patient in by_patient:
-            by_patient[order.patient].append(order)
-        else:
-            by_patient[order.patient] = [order]
-            groups.append(by_patient[order.patient])
-    return groups
+        if order.patient is not None:
+            by_patient.setdefault(order.patient, []).append(order)
+    conflicts: dict[str, list[str]] = {}
+    for group in by_patient.values():
+        for order in group:
+            own = order.data["patient"]
+            for key in sorted(k for k in own if not k.startswith("@")):
+                others = [(other.label, other.data["patient"][key]) for other in group
+                          if other is not order and key in other.data["patient"]
+                          and _canonical(other.data["patient"][key]) != _canonical(own[key])]
+                if others:
+                    elsewhere = " and ".join(f"{_shown(value)} in {label}" for label, value in others)
+                    conflicts.setdefault(order.node, []).append(f"{key}|{_shown(own[key])} in this order, {elsewhere}")
+    return conflicts
+
+
+def _canonical(value):
+    """A patient value as compared across orders: numbers as floats, objects without their given @id."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, dict, list)):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, (int, float)):
+        return repr(float(value))
+    if isinstance(value, list):
+        return "[" + ",".join(_canonical(v) for v in value) + "]"
+    return "{" + ",".join(f"{k}:{_canonical(v)}" for k, v in sorted(value.items())
+                          if k != "@id" or not str(v).startswith("_:")) + "}"
+
+
+def _shown(value) -> str:
+    """A patient value as a pharmacist reads it: 72 kg, 64, true."""
+    if isinstance(value, dict) and set(value) - {"@id"} == {"value", "unit"}:
+        amount = value["value"]
+        amount = f"{amount:g}" if isinstance(amount, (int, float)) and not isinstance(amount, bool) else json.dumps(amount)
+        return f"{amount} {value['unit']}"
+    if isinstance(value, dict):
+        return json.dumps({k: v for k, v in value.items() if not (k == "@id" and str(v).startswith("_:"))},
+                          ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _same_value(value, text: str) -> bool:
+    """Whether a JSON value is the literal a finding's focus names (80 and "80", 72.0 and "72.0")."""
+    if isinstance(value, bool):
+        return text == str(value).lower()
+    if isinstance(value, (int, float)):
+        try:
+            return float(text) == float(value)
+        except ValueError:
+            return False
+    return text == str(value)
 
 
 def _keys_for(key: str | None) -> list[str]:

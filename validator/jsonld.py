@@ -13,6 +13,7 @@ a finding about a node can be traced back to its place in the file.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -30,6 +31,42 @@ KEYWORDS = {"@context", "@id", "@type"}
 ORDER_TYPE = "ChemotherapyOrder"
 _LABEL_PREFIX = "pvnode"
 _WHOLE_NUMBER_KEYS = {"day", "days", "cycle", "age"}
+
+# The shape of each key's value, as docs/order-format.md gives it: "one" a single JSON value (the rules
+# judge its type: a string for a number is not-a-number), "object" a JSON object, "quantity" an object
+# {"value", "unit"} (a bare value is quantity-incomplete, judged on the graph, and so are two values
+# or units in one: "part"), "objects" a list of objects, "list" one value or a list of them. A key not listed here (an inline context's own) is free.
+_QUANTITY = "quantity"
+KEY_SHAPES = {
+    "regimen": "one", "cycle": "one", "patient": "object", "administrations": "objects",
+    "age": "one", "weight": _QUANTITY, "height": _QUANTITY, "bsa": _QUANTITY, "creatinineClearance": _QUANTITY,
+    "neutrophils": _QUANTITY, "platelets": _QUANTITY, "dialysis": "one", "doseBasis": "object",
+    "agent": "one", "day": "one", "days": "list", "doseLevel": _QUANTITY, "dose": _QUANTITY, "route": "one",
+    "infusionDuration": _QUANTITY, "doseReduction": "object", "reason": "one", "value": "part", "unit": "part",
+}
+# What the format expects there, in the words a finding uses.
+_EXPECTED = {
+    "regimen": "one regimen identifier, as \"KRd\"", "cycle": "one whole number", "age": "one whole number (years)",
+    "dialysis": "one value, true or false", "agent": "one agent identifier, as \"carfilzomib\"",
+    "day": "one cycle day (a whole number; several days go in \"days\")", "route": "one route, as \"IV\"",
+    "reason": "one text",
+    "patient": "an object of the patient's data, as {\"weight\": {\"value\": 72, \"unit\": \"kg\"}}",
+    "doseBasis": "an object, as {\"weight\": {\"value\": 80, \"unit\": \"kg\"}}",
+    "doseReduction": "an object, as {\"reason\": \"neuropathy\"}",
+    "administrations": "a list of administration objects",
+}
+# The keys of the format at each place in an order: a misspelt key is matched against its place's first.
+_PLACE_KEYS = {
+    "order": ["regimen", "cycle", "patient", "administrations"],
+    "patient": ["age", "weight", "height", "bsa", "creatinineClearance", "neutrophils", "platelets", "dialysis",
+                "doseBasis"],
+    "administration": ["agent", "day", "days", "doseLevel", "dose", "route", "infusionDuration", "doseReduction"],
+    "quantity": ["value", "unit"],
+    "doseBasis": ["weight", "bsa"],
+    "doseReduction": ["reason"],
+}
+_PLACE_OF_KEY = {"patient": "patient", "administrations": "administration", "doseBasis": "doseBasis",
+                 "doseReduction": "doseReduction", **{k: "quantity" for k, v in KEY_SHAPES.items() if v == _QUANTITY}}
 
 
 class _DuplicateKeys(dict):
@@ -217,7 +254,7 @@ def read(text: str, project_context: dict, max_administrations: int | None = Non
             doc.findings.append(order_too_large(label, count, max_administrations,
                                                 _nth_key_line(text, "administrations", index - 1)))
             continue
-        usable = walker.order(order, pointer, inherited)
+        usable = walker.order(order, pointer, inherited, index)
         node = order["@id"]
         label = node if not node.startswith("_:") else f"order {index}"
         if node in seen_ids:
@@ -256,9 +293,11 @@ class _Walker:
     def add(self, rule: str, message: str, pointer: str):
         self.findings.append(format_finding(rule, message, self.doc.position(pointer)))
 
-    def order(self, order: dict, pointer: str, inherited: list) -> bool:
+    def order(self, order: dict, pointer: str, inherited: list, index: int = 1) -> bool:
         """Checks one order; False if it cannot be turned into RDF at all."""
         self.usable = True
+        given = order.get("@id")
+        self.order_label = given if isinstance(given, str) and given and not given.startswith("_:") else f"order {index}"
         own = self.resolve(order.get("@context"), pointer_join(pointer, "@context")) if "@context" in order else []
         contexts = inherited + own
         if not contexts:
@@ -279,7 +318,7 @@ class _Walker:
             self.assign_ids(order, pointer)
             return False
         order["@context"] = contexts if len(contexts) > 1 else contexts[0]
-        self.node(order, pointer, self.terms(contexts), is_order=True)
+        self.node(order, pointer, self.terms(contexts), is_order=True, place="order", where=self.order_label)
         return self.usable
 
     def resolve(self, context: Any, pointer: str) -> list:
@@ -332,7 +371,8 @@ class _Walker:
                     defined[term] = definition
         return defined
 
-    def check_keys(self, node: dict, pointer: str, terms: dict, allowed_keywords=KEYWORDS):
+    def check_keys(self, node: dict, pointer: str, terms: dict, allowed_keywords=KEYWORDS,
+                   place: str | None = None, where: str | None = None):
         for key in node:
             if key.startswith("@"):
                 if key not in allowed_keywords:
@@ -340,8 +380,8 @@ class _Walker:
                     # @list, @reverse, @nest ... would build RDF the rules were not written for: judge nothing.
                     self.usable = False
             elif key not in terms:
-                self.add("undefined-key", f"the key {key!r} is not defined by the order format's context "
-                         "(check its spelling: JSON-LD would silently drop it)", pointer_join(pointer, key))
+                self.add("undefined-key", f"{where or 'the document'}: {json.dumps(key)} is not a key of the order "
+                         f"format, so it is not read{_nearest(key, place, terms)}", pointer_join(pointer, key))
         for key in getattr(node, "duplicates", []):
             self.add("duplicate-key", f"the key {key!r} appears more than once in one object "
                      "(a JSON parser keeps only the last)", pointer_join(pointer, key))
@@ -360,12 +400,13 @@ class _Walker:
         self.used_ids.add(node["@id"])
         self.doc.node_pointers.setdefault(node["@id"], []).append(pointer)
 
-    def node(self, node: dict, pointer: str, terms: dict, is_order: bool = False):
+    def node(self, node: dict, pointer: str, terms: dict, is_order: bool = False, place: str | None = None,
+             where: str | None = None):
         if "@context" in node and not is_order:  # a context nested below the order
             nested = self.resolve(node["@context"], pointer_join(pointer, "@context"))
             node["@context"] = nested
             terms = {**terms, **self.terms(nested)}
-        self.check_keys(node, pointer, terms)
+        self.check_keys(node, pointer, terms, place=place, where=where)
         self.assign_ids(node, pointer)
         if "day" in node and "days" in node:
             self.add("day-and-days", "the administration has both \"day\" and \"days\": give one of them", pointer_join(pointer, "days"))
@@ -384,9 +425,71 @@ class _Walker:
             scoped = terms
             if isinstance(definition, dict) and "@context" in definition:
                 scoped = {**terms, **self.terms(self.resolve(definition["@context"], child_pointer))}
-            for item_pointer, item in _items(child_pointer, value):
+            if key in terms and terms[key] == self.project_context.get(key):  # the format's own key
+                self.check_shape(key, value, child_pointer, where)
+            child_place = _PLACE_OF_KEY.get(key)
+            for number, (item_pointer, item) in enumerate(_items(child_pointer, value), start=1):
                 if isinstance(item, dict) and "@value" not in item:
-                    self.node(item, item_pointer, scoped)
+                    self.node(item, item_pointer, scoped, place=child_place,
+                              where=_where(where, key, item, number if isinstance(value, list) else None))
+
+    def check_shape(self, key: str, value, pointer: str, where: str | None):
+        """A value of the wrong shape for its key (a string where an object is expected, a list where one
+        value is): the graph would carry it, and the rules would read it as something else, or not at all."""
+        shape = KEY_SHAPES.get(key)
+        if shape is None:
+            return
+        about = f"{where}: " if where else ""
+        if shape in ("one", _QUANTITY, "object") and isinstance(value, list):
+            expected = _EXPECTED.get(key, 'one quantity, as {"value": 72, "unit": "kg"}')
+            self.add("wrong-shape", f"{about}{json.dumps(key)} is a list ({_shown(value)}), but the order format "
+                     f"expects {expected}", pointer)
+        elif shape == "object" and not isinstance(value, dict):
+            self.add("wrong-shape", f"{about}{json.dumps(key)} is {_kind(value)} ({_shown(value)}), but the order "
+                     f"format expects {_EXPECTED[key]}", pointer)
+        elif shape == "objects" and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            self.add("wrong-shape", f"{about}{json.dumps(key)} is {_kind(value)} ({_shown(value)}), but the order "
+                     f"format expects {_EXPECTED[key]}", pointer)
+
+
+def _where(where: str | None, key: str, item: dict, number: int | None) -> str | None:
+    """Where a node sits, as a finding names it: "order X, administration 2 (carfilzomib)"."""
+    if key == "administrations":
+        agent = item.get("agent")
+        named = f" ({agent})" if isinstance(agent, str) else ""
+        return f"{where}, administration {number or 1}{named}"
+    if key in ("patient", "doseBasis", "doseReduction"):
+        return f"{where}, {'the patient' if key == 'patient' else key}"
+    return f"{where}, {key}" if where else key
+
+
+def _nearest(key: str, place: str | None, terms: dict) -> str:
+    """The format's key nearest to a misspelt one: its place's keys first, then any key the context defines."""
+    for candidates in (_PLACE_KEYS.get(place or "", []), sorted(terms)):
+        match = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+        if not match:
+            match = [c for c in candidates if c.lower() == key.lower()]
+        if match:
+            return f"; did you mean {json.dumps(match[0])}?"
+    keys = _PLACE_KEYS.get(place or "")
+    return f" (the keys here are {', '.join(keys)})" if keys else ""
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, str):
+        return "a text"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if value is None:
+        return "null"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _shown(value) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _items(pointer: str, value) -> Iterator[tuple[str, Any]]:
@@ -444,7 +547,8 @@ FORMAT_RULES = {
     "remote-context": "A context other than the project's would have to be fetched over the network: never done.",
     "invalid-context": "A @context value that is neither the project's context IRI nor an object.",
     "context-override": "An inline context may add terms, never redefine the order format's own.",
-    "undefined-key": "A key the context in force does not define (JSON-LD would drop it silently).",
+    "undefined-key": "A key that is not a key of the order format, nor of an inline context (it would not be read).",
+    "wrong-shape": "A value of the wrong shape for its key: a text or a number where an object is expected, a list where one value is.",
     "duplicate-key": "The same key twice in one JSON object (a parser would keep only the last).",
     "order-missing-type": "An order's @type is ChemotherapyOrder.",
     "duplicate-order-id": "Two orders in one file with the same @id.",
