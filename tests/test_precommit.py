@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import ROOT
@@ -51,3 +52,77 @@ def test_template_hook_checks_the_shipped_regimens():
     # Every shipped regimen passes its own template checks (HermiT takes ~3 s a file).
     done = subprocess.run(command + selected, cwd=ROOT, capture_output=True, timeout=300)
     assert done.returncode == 0, done.stdout.decode()
+
+
+TUTORIAL = ROOT / "docs" / "writing-a-regimen.md"
+
+
+def _matches(hook: dict, path: str) -> bool:
+    """pre-commit's selection: re.search of `files`, less re.search of `exclude`, on the repository-relative path."""
+    return bool(re.search(hook["files"], path)) and not ("exclude" in hook and re.search(hook["exclude"], path))
+
+
+@pytest.fixture(scope="module")
+def tutorial_site(tmp_path_factory) -> Path:
+    """A site repository laid out as docs/writing-a-regimen.md lays it out: the tutorial's own blocks that write
+    files (every ```sh block that runs no .venv/bin/protovalidate), run in order, plus the pyproject.toml of its section 1
+    and one order of the site's outside the regimen folder."""
+    site = tmp_path_factory.mktemp("site")
+    blocks = re.findall(r"^```sh\n(.*?)^```$", TUTORIAL.read_text("utf-8"), re.M | re.S)
+    writing = [block for block in blocks if "bin/protovalidate" not in block]
+    assert writing and "mkdir -p site-regimens" in writing[0]
+    for block in writing:
+        subprocess.run(["bash", "-e", "-o", "pipefail", "-c", block], cwd=site, check=True, timeout=60)
+    (site / "pyproject.toml").write_text('[tool.protovalidate]\nregimens = ["site-regimens"]\n', "utf-8")
+    (site / "orders").mkdir()
+    example = next((site / "site-regimens").glob("*-examples/cycle1.jsonld"))
+    (site / "orders" / "patient-1.jsonld").write_bytes(example.read_bytes())
+    return site
+
+
+def _site_files(site: Path) -> list[str]:
+    return sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
+
+
+def test_the_hooks_follow_the_tutorial_layout(tutorial_site):
+    """A template matches the template hook and not the order hook; the templates' example orders (some fail on
+    purpose) match neither; the site's own orders match the order hook only."""
+    files = _site_files(tutorial_site)
+    templates = [f for f in files if re.fullmatch(r"site-regimens/[^/]+\.ttl", f)]
+    examples = [f for f in files if f.startswith("site-regimens/") and f.endswith(".jsonld")]
+    assert templates and len(examples) >= 4, files
+    for path in templates:
+        assert _matches(HOOKS["protovalidate-templates"], path) and not _matches(HOOKS["protovalidate"], path), path
+    for path in examples:
+        assert not _matches(HOOKS["protovalidate-templates"], path) and not _matches(HOOKS["protovalidate"], path), path
+    assert _matches(HOOKS["protovalidate"], "orders/patient-1.jsonld")
+    assert not _matches(HOOKS["protovalidate-templates"], "orders/patient-1.jsonld")
+
+
+@pytest.mark.parametrize("path, template, order", [
+    ("site-regimens/KRd-site.ttl", True, False),
+    ("clinic/site-regimens/KRd-site.ttl", True, False),
+    ("regimens/KRd-site.ttl", True, False),
+    ("ontology/regimens/KRd.ttl", True, False),
+    ("site-regimens/KRd-site-examples/cycle1.jsonld", False, False),
+    ("site-regimens/KRd-site-examples/cycle1.ttl", False, False),
+    ("my-site-regimens/KRd-site.ttl", False, True),
+    ("orders/cycle1.jsonld", False, True),
+    ("orders/cycle1.ttl", False, True),
+    ("orders/regimens.jsonld", False, True),
+    ("shapes/document.ttl", False, False),
+], ids=lambda value: value if isinstance(value, str) else None)
+def test_hook_patterns(path, template, order):
+    assert (_matches(HOOKS["protovalidate-templates"], path), _matches(HOOKS["protovalidate"], path)) == \
+        (template, order)
+
+
+def test_the_hooks_pass_the_tutorial_site_as_pre_commit_runs_them(tutorial_site):
+    """Both hooks' commands, from the site's root, on what each selects of its files: exit 0."""
+    files = _site_files(tutorial_site)
+    for hook in HOOKS.values():
+        selected = [f for f in files if _matches(hook, f)]
+        assert selected, hook["id"]
+        command = [str(BIN / "protovalidate"), *hook["entry"].split()[1:], *selected]
+        done = subprocess.run(command, cwd=tutorial_site, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{hook['id']} {selected}:\n{done.stdout}{done.stderr}"
