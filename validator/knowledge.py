@@ -10,13 +10,15 @@ catalogue, under a digest of every file of the package.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
+from rdflib.term import Node
 
 from . import compiled
 from .rules import Catalogue
@@ -85,8 +87,10 @@ class KnowledgeBase:
              weight_change_percent: float | None = None) -> "KnowledgeBase":
         """The shipped knowledge base, with a site's regimen directories and files.
 
-        A site regimen whose identifier the knowledge base already holds is an
-        error, never a silent override. ``tolerance_percent`` replaces the dose
+        The shipped knowledge base is closed: a site file that states anything
+        about a shipped IRI, or defines a new agent, is refused (KnowledgeBaseError,
+        naming the file, line and IRI), and so is a site regimen whose identifier
+        the knowledge base already holds: never a silent override. ``tolerance_percent`` replaces the dose
         tolerance of the data (5 %): a setting of the run, like --tolerance;
         ``weight_change_percent`` replaces the institutional weight-change
         threshold (every pv:WeightChangeSetting), like --weight-change-threshold.
@@ -122,11 +126,16 @@ class KnowledgeBase:
         site_files = [f for d in extra_regimen_dirs for f in _turtle_files(Path(d))
                       if leave_out is None or f.resolve() != leave_out.resolve()]
         site_files += [Path(f) for f in extra_files]
+        shipped = ShippedTerms.of(graph, shapes) if site_files else None
         for path in site_files:
             try:
-                site = Graph().parse(data=path.read_text("utf-8"), format="turtle")
+                text = path.read_text("utf-8")
+                site = Graph().parse(data=text, format="turtle")
             except Exception as error:
                 raise KnowledgeBaseError(f"cannot load the regimen file {path}: {error}") from error
+            refusals = shipped.refusals(path, text, site)
+            if refusals:  # the shipped knowledge base is closed: a site file only adds nodes of its own
+                raise KnowledgeBaseError("\n".join(r.message for r in refusals))
             clashes = sorted(set(regimen_identifiers(site)) & set(regimen_identifiers(graph)))
             if clashes:
                 raise KnowledgeBaseError(f"{path} defines regimen {', '.join(clashes)}, which the knowledge base "
@@ -197,6 +206,132 @@ class CompiledKnowledgeBase(KnowledgeBase):
     @cached_property
     def shapes(self) -> Graph:
         return Graph().parse(data=self._shapes_ntriples, format="nt")
+
+
+# --- The shipped knowledge base is closed ----------------------------------------------------------------------
+#
+# A site regimen file (--regimens, [tool.protovalidate] regimens, check-template) adds regimens, components and
+# dosings of its own. It may use what the knowledge base ships by reference (pv:dosing kb:dexamethasone-weekly,
+# pv:componentAgent kb:carfilzomib), but a statement about a shipped IRI would change the shipped knowledge for
+# every order of the run (a day added to a shipped dosing, a second identifier on a shipped regimen), and a new
+# agent would get none of the agent-level rules: both are refused, by `check-template` as findings and by
+# KnowledgeBase.load as KnowledgeBaseError (exit 2), with the same words.
+
+REDEFINES_SHIPPED = "template-redefines-shipped"
+NEW_AGENT = "template-new-agent"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a site file may not join the knowledge base: the message names the file, the line and the IRI."""
+
+    rule_id: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True)
+class ShippedTerms:
+    subjects: frozenset
+    """Every IRI the shipped ontology, regimens and shapes state something about."""
+    schema: Graph
+    """The shipped data, for the agent classes (pv:Agent and its subclasses) and the properties of agents."""
+
+    @classmethod
+    def of(cls, graph: Graph, shapes: Graph) -> "ShippedTerms":
+        subjects = {s for g in (graph, shapes) for s in g.subjects(unique=True) if isinstance(s, URIRef)}
+        return cls(frozenset(subjects), graph)
+
+    def refusals(self, path: Path | str, text: str, site: Graph) -> list[Refusal]:
+        """What a site file states that it may not: anything about a shipped IRI, or a new agent (one per node)."""
+        refused = []
+        own = {s for s in site.subjects(unique=True) if isinstance(s, URIRef)}
+        for node in sorted(own & self.subjects, key=lambda n: _sort_key(text, n)):
+            written, line, column = subject_position(text, node)
+            refused.append(Refusal(REDEFINES_SHIPPED, (
+                f"{_where(path, line)}: {written} is defined by the shipped knowledge base; a site file may use it "
+                f"by reference (as the object of a statement, e.g. of pv:dosing or pv:componentAgent) but never "
+                f"state anything about it: give the site's regimens, components and dosings IRIs of their own"),
+                line, column))
+        classes = _agent_classes(self.schema, site)
+        agent_properties = {p for g in (self.schema, site) for c in classes for p in g.subjects(RDFS.domain, c)}
+        agents = {s for c in classes for s in site.subjects(RDF.type, c)}
+        agents |= {s for p in agent_properties for s in site.subjects(p, None)}
+        for node in sorted(agents - self.subjects, key=lambda n: _sort_key(text, n)):
+            written, line, column = subject_position(text, node) if isinstance(node, URIRef) else ("[ ]", None, None)
+            refused.append(Refusal(NEW_AGENT, (
+                f"{_where(path, line)}: {written} is a new agent; agents are knowledge-base changes (their class, "
+                f"routes and agent-level rules live in the shipped knowledge base), so a site file cannot define "
+                f"one: propose it to the project, and use the shipped agents by reference"), line, column))
+        return refused
+
+
+@lru_cache(maxsize=1)
+def shipped_terms() -> ShippedTerms:
+    """The shipped knowledge base's terms (from its compiled form when there is one)."""
+    kb = KnowledgeBase.load()
+    return ShippedTerms.of(kb.graph, kb.shapes)
+
+
+def _agent_classes(*graphs: Graph) -> set:
+    classes, todo = set(), [PV.Agent]
+    while todo:
+        cls = todo.pop()
+        if cls not in classes:
+            classes.add(cls)
+            todo += [c for g in graphs for c in g.subjects(RDFS.subClassOf, cls)]
+    return classes
+
+
+def _where(path, line: int | None) -> str:
+    return f"{path}, line {line}" if line is not None else str(path)
+
+
+def _sort_key(text: str, node: Node) -> tuple:
+    line = subject_position(text, node)[1] if isinstance(node, URIRef) else None
+    return (line is None, line or 0, str(node))
+
+
+# Turtle keeps no positions: a subject is found in the text, with its strings and comments blanked out first
+# (their length kept, so lines and columns stay true). The name is the file's own: <full IRI>, <relative> under
+# its @base, or prefix:local under one of its own @prefix/PREFIX declarations.
+_BLANKED = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""' r"|'''(?:[^'\\]|\\.|'(?!''))*'''"
+                      r'|"(?:[^"\\\n]|\\.)*"' r"|'(?:[^'\\\n]|\\.)*'" r"|<[^<>\s]*>|#[^\n]*", re.S)
+_PREFIX = re.compile(r"(?:@prefix|(?i:prefix))\s+([A-Za-z][\w.-]*)?:\s*<([^<>\s]*)>")
+_BASE = re.compile(r"(?:@base|(?i:base))\s+<([^<>\s]*)>")
+
+
+def _masked(text: str) -> str:
+    return _BLANKED.sub(lambda m: m.group(0) if m.group(0).startswith("<") else re.sub(r"[^\n]", " ", m.group(0)),
+                        text)
+
+
+def written_names(text: str, node: URIRef) -> list[str]:
+    """How the file can write the IRI: prefix:local under its own prefixes, <relative> under its @base, <full>."""
+    iri, masked = str(node), _masked(text)
+    names = [f"{prefix or ''}:{iri[len(ns):]}" for prefix, ns in _PREFIX.findall(masked)
+             if ns and iri.startswith(ns) and re.fullmatch(r"[\w-]*(?:\.[\w-]+)*", iri[len(ns):])]
+    names += [f"<{iri[len(base):]}>" for base in _BASE.findall(masked) if base and iri.startswith(base)]
+    return list(dict.fromkeys(names + [f"<{iri}>"]))
+
+
+def subject_position(text: str, node: URIRef) -> tuple[str, int | None, int | None]:
+    """The IRI as the file writes it, and the line and column (from 1) of the first statement with it as subject.
+
+    A statement starts the file, follows the '.' that ends the one before, or follows a PREFIX/BASE directive
+    (which has no '.'); failing that (an unusual layout), the first line that starts with the name, then its
+    first use at all. Not written anywhere (a relative IRI under a changed base, say): the IRI in full, no line.
+    """
+    masked = _masked(text)
+    names = written_names(text, node)
+    name = "(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")(?=[\s;,\[(<\"'#]|$)"
+    for start in (r"(?:\A|\.|(?i:prefix|base)[^\n]*>)\s*", r"^[ \t]*", r"(?<![\w:<.-])"):
+        match = re.compile(start + name, re.M).search(masked)
+        if match:
+            at = match.start(1)
+            return match.group(1), text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+    return f"<{node}>", None, None
 
 
 def regimen_identifiers(graph: Graph) -> list[str]:

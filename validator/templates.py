@@ -3,6 +3,8 @@
 A template is a Turtle file of regimens, components and dosings, as in
 ontology/regimens/. It is checked beside the knowledge base it will join:
 - the template rules (shapes/templates/), on every subject the file defines;
+- the shipped knowledge base is closed: a statement about a shipped IRI, or a
+  new agent, is refused (knowledge.py: the same refusal stops `check --regimens`);
 - its identifiers against the knowledge base's (a clash is never an override);
 - any SHACL shapes it brings, against SHACL's own shapes (SHACL-SHACL);
 - OWL consistency of knowledge base plus template (HermiT; skipped with a
@@ -24,7 +26,8 @@ from rdflib.compare import isomorphic
 from .documents import parse_error
 from .engine import OxigraphEngine
 from .findings import FileResult, Finding
-from .knowledge import KnowledgeBase, KnowledgeBaseError, regimen_identifiers
+from .knowledge import (NEW_AGENT, REDEFINES_SHIPPED, KnowledgeBase, KnowledgeBaseError, regimen_identifiers,
+                        shipped_terms, subject_position)
 from .reasoning import ReasonerUnavailable, is_consistent
 from .reporting.model import RuleInfo
 from .rules import Catalogue, CatalogueError, Severity
@@ -34,6 +37,9 @@ from .vocabulary import PV, SH
 # The template checks that are not shapes (the shapes: shapes/templates/).
 TEMPLATE_RULES = {
     "template-not-turtle": "The template is not valid Turtle.",
+    REDEFINES_SHIPPED: "The template states something about an IRI the shipped knowledge base defines (a regimen, "
+                       "component, dosing, agent, source, rule, class or property); a site may only use it by reference.",
+    NEW_AGENT: "The template defines a new agent: agents are knowledge-base changes, to propose to the project.",
     "template-duplicate-regimen": "The template defines a regimen identifier the knowledge base already holds.",
     "template-invalid-shapes": "A SHACL shape the template brings is not valid SHACL (SHACL-SHACL).",
     "template-unsupported-shapes": "A shape the template brings uses a SHACL feature protovalidate's engine does not run.",
@@ -52,7 +58,11 @@ class TemplateChecker:
             if entry.name.endswith(".ttl"):
                 shapes.parse(data=entry.read_text("utf-8"), format="turtle")
         self.catalogue = Catalogue.from_shapes(shapes)
-        self._use_base(KnowledgeBase.load(extra_regimen_dirs))
+        # The site files the templates are checked beside: those that could join the knowledge base. A refused one
+        # (a statement about a shipped IRI, a new agent) or one that is not Turtle is left out: checked itself, it
+        # gets its findings; `check --regimens` refuses it (exit 2).
+        self.site_files = tuple(f for d in extra_regimen_dirs for f in sorted(Path(d).glob("*.ttl")) if _joins(f))
+        self._use_base(KnowledgeBase.load(extra_files=self.site_files))
         self.shipped = {e.name: e.read_text("utf-8")
                         for e in resources.files("chemo_protovalidate.ontology.regimens").iterdir()
                         if e.name.endswith(".ttl")}
@@ -71,15 +81,20 @@ class TemplateChecker:
 
     def check(self, path: Path) -> FileResult:
         """Checks one template against the knowledge base, less the template itself if a site directory holds it."""
-        in_site_dirs = any(path.resolve().parent == Path(d).resolve() for d in self.extra_regimen_dirs)
-        if in_site_dirs:
+        if path.resolve() in self._site_paths():
             shared = (self.base, self.engine)
-            self._use_base(KnowledgeBase.load(self.extra_regimen_dirs, leave_out=path))
+            self._use_base(KnowledgeBase.load(extra_files=self._other_site_files(path)))
             try:
                 return self._check(path)
             finally:
                 self.base, self.engine = shared
         return self._check(path)
+
+    def _site_paths(self) -> set[Path]:
+        return {f.resolve() for d in self.extra_regimen_dirs for f in Path(d).glob("*.ttl")}
+
+    def _other_site_files(self, path: Path) -> tuple[Path, ...]:
+        return tuple(f for f in self.site_files if f.resolve() != path.resolve())
 
     def _check(self, path: Path) -> FileResult:
         result = FileResult(str(path))
@@ -93,6 +108,10 @@ class TemplateChecker:
             return self._with(result, "template-not-turtle", f"not valid Turtle: {why}", position)
 
         shipped = self._is_shipped(path, template)
+        refusals = [] if shipped else shipped_terms().refusals(path, text, template)
+        for refusal in refusals:  # no reasoner needed: the shipped knowledge base is closed
+            self._with(result, refusal.rule_id, refusal.message,
+                       (refusal.line, refusal.column) if refusal.line is not None else None)
         clashes = [] if shipped else sorted(set(regimen_identifiers(template)) & set(self.base.regimen_ids()))
         for identifier in clashes:
             self._with(result, "template-duplicate-regimen",
@@ -109,7 +128,7 @@ class TemplateChecker:
 
         self._check_shapes(result, template, text)
         self._check_consistency(result, template)
-        if not clashes:
+        if not clashes and not refusals:
             self._check_examples(result, path, template, shipped)
         result.findings.sort(key=lambda f: (f.line or 0, f.rule_id, f.message))
         return result
@@ -166,7 +185,7 @@ class TemplateChecker:
         from .validate import Validator
 
         try:
-            kb = KnowledgeBase.load(self.extra_regimen_dirs, extra_files=() if shipped else (path,), leave_out=path)
+            kb = KnowledgeBase.load(extra_files=self._other_site_files(path) + (() if shipped else (path,)))
         except KnowledgeBaseError as error:
             self._with(result, "template-example-disagrees", f"the examples could not be run: {error}")
             return
@@ -201,14 +220,18 @@ def _position(position: tuple[int, int] | None) -> dict:
 
 
 def _line_of(text: str, graph: Graph, node) -> tuple[int, int] | None:
-    """Where a subject is written: the first line that starts with its name (Turtle keeps no positions)."""
-    if not isinstance(node, URIRef):
+    """Where a subject is written: its first statement (knowledge.subject_position; Turtle keeps no positions)."""
+    if not isinstance(node, URIRef) or not str(node):
         return None
-    names = [f"<{node}>"] + [f"{prefix}:{node[len(str(ns)):]}" for prefix, ns in graph.namespaces()
-                             if prefix and str(node).startswith(str(ns))]
-    pattern = re.compile(r"^[ \t]*(" + "|".join(map(re.escape, names)) + r")(?=[\s;,.])", re.M)
-    match = pattern.search(text)
-    if not match:
-        return None
-    line_start = text.rfind("\n", 0, match.start(1)) + 1
-    return text.count("\n", 0, match.start(1)) + 1, match.start(1) - line_start + 1
+    _, line, column = subject_position(text, node)
+    return (line, column) if line is not None else None
+
+
+def _joins(path: Path) -> bool:
+    """The site file is Turtle and is not refused by the closed knowledge base."""
+    try:
+        text = path.read_text("utf-8")
+        graph = Graph().parse(data=text, format="turtle")
+    except Exception:
+        return False
+    return not shipped_terms().refusals(path, text, graph)
