@@ -170,23 +170,25 @@ _IN_ANOTHER_ORDER = ox.NamedNode(str(PV.patientDataInAnotherOrder))
 
 
 def _patient_conflicts(orders: list) -> dict[str, list[str]]:
-    """For each order whose patient @id another order of the file shares: "key|what each order says" for
-    every patient key they both give and disagree on (72 and 72.0 kg agree)."""
+    """For each order whose patient @id another order of the file shares: "key|values" for every patient key
+    on which the orders disagree (72 and 72.0 kg agree). The values read as the shape words them for one
+    RDF graph that gives the patient two weights ("72 kg and 75 kg"): the same verdict in every syntax."""
     by_patient: dict[str, list] = {}
     for order in orders:
         if order.patient is not None:
             by_patient.setdefault(order.patient, []).append(order)
     conflicts: dict[str, list[str]] = {}
     for group in by_patient.values():
-        for order in group:
-            own = order.data["patient"]
-            for key in sorted(k for k in own if not k.startswith("@")):
-                others = [(other.label, other.data["patient"][key]) for other in group
-                          if other is not order and key in other.data["patient"]
-                          and _canonical(other.data["patient"][key]) != _canonical(own[key])]
-                if others:
-                    elsewhere = " and ".join(f"{_shown(value)} in {label}" for label, value in others)
-                    conflicts.setdefault(order.node, []).append(f"{key}|{_shown(own[key])} in this order, {elsewhere}")
+        if len(group) < 2:
+            continue
+        for key in sorted({k for order in group for k in order.data["patient"] if not k.startswith("@")}):
+            given = [order.data["patient"][key] for order in group if key in order.data["patient"]]
+            if len({_canonical(value) for value in given}) < 2:
+                continue
+            shown = sorted({_shown(value) for value in given})
+            for order in group:
+                if key in order.data["patient"]:
+                    conflicts.setdefault(order.node, []).append(f"{key}|{shown[0]} and {shown[-1]}")
     return conflicts
 
 
