@@ -177,3 +177,13 @@ def test_every_known_rule_id_may_be_levelled(tmp_path):
     project = _project(tmp_path, "[tool.protovalidate.rules]\n" + "".join(f'{i} = "warning"\n' for i in ids))
     done = run("orders/bad.jsonld", cwd=project)
     assert done.returncode == 0 and b"warning[dose-level-above-protocol]" in done.stdout, done.stderr.decode()
+
+
+def test_a_folder_whose_every_order_is_excluded_is_no_green_run(tmp_path):
+    project = _project(tmp_path, 'exclude = ["orders/*"]\n')
+    done = run("orders", cwd=project)
+    assert done.returncode == 2 and b"tool error" in done.stdout
+    assert "protovalidate: orders: no order file" in done.stderr.decode()
+    assert "2 excluded by the [tool.protovalidate] exclude setting" in done.stderr.decode()
+    done = run("orders/*.jsonld", cwd=project)
+    assert done.returncode == 2 and "the pattern matches no file (2 excluded" in done.stderr.decode()

@@ -126,3 +126,37 @@ def test_the_hooks_pass_the_tutorial_site_as_pre_commit_runs_them(tutorial_site)
         command = [str(BIN / "protovalidate"), *hook["entry"].split()[1:], *selected]
         done = subprocess.run(command, cwd=tutorial_site, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"{hook['id']} {selected}:\n{done.stdout}{done.stderr}"
+
+
+def _readme_pre_commit_config() -> dict:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    blocks = [yaml.safe_load(b) for b in re.findall(r"^```yaml\n(.*?)^```$", readme, re.M | re.S)]
+    configs = [b for b in blocks if isinstance(b, dict) and "repos" in b]
+    assert len(configs) == 1, "the README shows one .pre-commit-config.yaml"
+    return configs[0]
+
+
+def test_the_readme_snippet_names_this_repository_s_hooks_and_a_released_tag():
+    """`rev` must name a tag that exists once the version is released: v<version> of pyproject.toml, a version
+    CHANGELOG.md describes, the one the command reports."""
+    (repo,) = _readme_pre_commit_config()["repos"]
+    assert {hook["id"] for hook in repo["hooks"]} == set(HOOKS)
+    version = _project_version()
+    assert repo["rev"] == f"v{version}"
+    released = re.findall(r"^## (\d+\.\d+\.\d+)\b", (ROOT / "CHANGELOG.md").read_text("utf-8"), re.M)
+    assert released and released[0] == version, "the newest CHANGELOG entry is the version being released"
+    assert f"Tag to create: `v{version}`" in (ROOT / "CHANGELOG.md").read_text("utf-8")
+    assert f"rev: v{version}" in (ROOT / ".pre-commit-hooks.yaml").read_text("utf-8")
+
+
+def _project_version() -> str:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["version"]
+
+
+def test_the_command_reports_the_version_being_released():
+    """The version the tag names is the one --version and every report print (validator/__init__.py)."""
+    from chemo_protovalidate import __version__
+
+    assert __version__ == _project_version()
