@@ -254,3 +254,18 @@ def test_check_template_with_no_template_found_exits_2(tmp_path):
     done = run("check-template", "--format", "json", "site-regimens", cwd=tmp_path)
     assert done.returncode == 2 and json.loads(done.stdout)["summary"]["conforms"] is False
     assert "no regimen template (.ttl) in this folder" in done.stderr.decode()
+
+
+def test_every_command_refuses_the_same_site_folder_in_the_same_words(tmp_path):
+    """A site folder the knowledge base refuses (a template restating a shipped regimen's IRIs) stops regimens,
+    show, check and --list-rules alike: none of them sees a knowledge base the others do not."""
+    (tmp_path / "site").mkdir()
+    shutil.copy(ROOT / "examples" / "templates" / "invalid" / "Kd-weekly-56-copy.ttl", tmp_path / "site")
+    (tmp_path / "pyproject.toml").write_text('[tool.protovalidate]\nregimens = ["site"]\n', "utf-8")
+    said = set()
+    for command in (["regimens"], ["show", "Kd-weekly-56"], [str(VALID)], ["--list-rules"]):
+        done = run(*command, cwd=tmp_path)
+        assert done.returncode == 2 and done.stdout == b"", command
+        assert b"Kd-weekly-56-copy.ttl" in done.stderr and b"Traceback" not in done.stderr, command
+        said.add(done.stderr)
+    assert len(said) == 1, said
