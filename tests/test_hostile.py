@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from conftest import EXAMPLES
 from test_cli import COMMAND, VALID, run
 
@@ -109,3 +111,48 @@ def test_a_property_stated_twice_gives_the_same_report_in_every_process(tmp_path
         assert done.returncode == 1, done.stderr.decode()
         reports.add(done.stdout)
     assert len(reports) == 1
+
+
+# Every key of the format given every kind of JSON value: where it sits in an order.
+_PLACES = {"order": ("regimen", "cycle", "patient", "administrations"),
+           "patient": ("age", "weight", "height", "bsa", "creatinineClearance", "neutrophils", "platelets", "dialysis",
+                       "doseBasis"),
+           "administration": ("agent", "day", "days", "doseLevel", "dose", "route", "infusionDuration", "doseReduction"),
+           "reduction": ("reason",), "quantity": ("value", "unit")}
+_KINDS = ["text", 7, 7.5, True, None, [1, 2], {"x": 1}, [], {}, [{"value": 1, "unit": "kg"}]]
+
+
+def test_the_places_cover_every_key_of_the_format():
+    from chemo_protovalidate.jsonld import KEY_SHAPES
+    assert sorted(k for keys in _PLACES.values() for k in keys) == sorted(KEY_SHAPES)
+
+
+@pytest.mark.parametrize("place, key", [(place, key) for place, keys in _PLACES.items() for key in keys])
+def test_any_value_for_any_key_is_a_placed_finding_never_a_traceback(validator, place, key):
+    """Any kind of value anywhere: never an exception, every finding with its line and column, and an error
+    wherever the kind is not the one the key's shape asks for (null is JSON-LD's "no value")."""
+    for value in _KINDS:
+        order = json.loads(json.dumps(ORDER))
+        administration = order["administrations"][0]
+        administration["doseReduction"] = {"reason": "neuropathy"}
+        target = {"order": order, "patient": order["patient"], "administration": administration,
+                  "reduction": administration["doseReduction"], "quantity": order["patient"]["weight"]}[place]
+        target[key] = value
+        findings = validator.check("order.jsonld", json.dumps(order, indent=1).encode()).all_findings()
+        assert [(f.rule_id, f.message) for f in findings if not (f.line and f.column)] == [], (key, value)
+        if _wrong_kind(key, value):
+            assert any(f.severity.value == "error" for f in findings), (key, value)
+
+
+def _wrong_kind(key: str, value) -> bool:
+    from chemo_protovalidate.jsonld import KEY_SHAPES
+    shape = KEY_SHAPES[key]
+    if value is None or shape == "list" or shape == "part":
+        return False
+    if shape in ("object", "quantity"):
+        return not isinstance(value, dict) or (shape == "quantity" and set(value) != {"value", "unit"})
+    if shape == "text":
+        return not isinstance(value, str)
+    if shape == "objects":
+        return not (isinstance(value, list) and value and all(isinstance(v, dict) for v in value))
+    return isinstance(value, (list, dict))     # "one": one value, of a kind the rules judge

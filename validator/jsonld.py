@@ -35,21 +35,22 @@ _WHOLE_NUMBER_KEYS = {"day", "days", "cycle", "age"}
 # The shape of each key's value, as docs/order-format.md gives it: "one" a single JSON value (the rules
 # judge its type: a string for a number is not-a-number), "object" a JSON object, "quantity" an object
 # {"value", "unit"} (a bare value is quantity-incomplete, judged on the graph, and so are two values
-# or units in one: "part"), "objects" a list of objects, "list" one value or a list of them. A key not listed here (an inline context's own) is free.
+# or units in one: "part"), "objects" a list of objects, "list" one value or a list of them, "text" one
+# string (no rule reads a reason's type: an empty object would pass for a reason). A key not listed here (an inline context's own) is free.
 _QUANTITY = "quantity"
 KEY_SHAPES = {
     "regimen": "one", "cycle": "one", "patient": "object", "administrations": "objects",
     "age": "one", "weight": _QUANTITY, "height": _QUANTITY, "bsa": _QUANTITY, "creatinineClearance": _QUANTITY,
     "neutrophils": _QUANTITY, "platelets": _QUANTITY, "dialysis": "one", "doseBasis": "object",
     "agent": "one", "day": "one", "days": "list", "doseLevel": _QUANTITY, "dose": _QUANTITY, "route": "one",
-    "infusionDuration": _QUANTITY, "doseReduction": "object", "reason": "one", "value": "part", "unit": "part",
+    "infusionDuration": _QUANTITY, "doseReduction": "object", "reason": "text", "value": "part", "unit": "part",
 }
 # What the format expects there, in the words a finding uses.
 _EXPECTED = {
     "regimen": "one regimen identifier, as \"KRd\"", "cycle": "one whole number", "age": "one whole number (years)",
     "dialysis": "one value, true or false", "agent": "one agent identifier, as \"carfilzomib\"",
     "day": "one cycle day (a whole number; several days go in \"days\")", "route": "one route, as \"IV\"",
-    "reason": "one text",
+    "reason": "a text, as \"grade 2 neuropathy\"",
     "patient": "an object of the patient's data, as {\"weight\": {\"value\": 72, \"unit\": \"kg\"}}",
     "doseBasis": "an object, as {\"weight\": {\"value\": 80, \"unit\": \"kg\"}}",
     "doseReduction": "an object, as {\"reason\": \"neuropathy\"}",
@@ -427,6 +428,11 @@ class _Walker:
                 scoped = {**terms, **self.terms(self.resolve(definition["@context"], child_pointer))}
             if key in terms and terms[key] == self.project_context.get(key):  # the format's own key
                 self.check_shape(key, value, child_pointer, where)
+                if KEY_SHAPES.get(key) == "objects" and not isinstance(value, dict):
+                    # A text or a number in place of an administration is no administration: the graph
+                    # would hold a value where every rule expects a node, and each would say so unplaced.
+                    # (The objects keep their places in the file: the list is replaced, not the pointers.)
+                    node[key] = [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
             child_place = _PLACE_OF_KEY.get(key)
             for number, (item_pointer, item) in enumerate(_items(child_pointer, value), start=1):
                 if isinstance(item, dict) and "@value" not in item:
@@ -440,11 +446,14 @@ class _Walker:
         if shape is None:
             return
         about = f"{where}: " if where else ""
-        if shape in ("one", _QUANTITY, "object") and isinstance(value, list):
+        if shape in ("one", "text", _QUANTITY, "object") and isinstance(value, list):
             expected = _EXPECTED.get(key, 'one quantity, as {"value": 72, "unit": "kg"}')
             self.add("wrong-shape", f"{about}{json.dumps(key)} is a list ({_shown(value)}), but the order format "
                      f"expects {expected}", pointer)
         elif shape == "object" and not isinstance(value, dict):
+            self.add("wrong-shape", f"{about}{json.dumps(key)} is {_kind(value)} ({_shown(value)}), but the order "
+                     f"format expects {_EXPECTED[key]}", pointer)
+        elif shape == "text" and value is not None and not isinstance(value, str):
             self.add("wrong-shape", f"{about}{json.dumps(key)} is {_kind(value)} ({_shown(value)}), but the order "
                      f"format expects {_EXPECTED[key]}", pointer)
         elif shape == "objects" and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
