@@ -152,7 +152,10 @@ def test_sarif_gives_github_what_it_needs(full_report):
         if info.source is not None and info.source.url:
             assert rule["helpUri"] == info.source.url and info.source.label in rule["help"]["text"]
     findings = list(full_report.findings())
-    assert len(run["results"]) == len(findings) == 4
+    # the dose level above the protocol on days 1 and 2 is one result that lists both days
+    assert len(run["results"]) == len(findings) == 3 == len(list(full_report.findings(by_day=False))) - 1
+    (both_days,) = [r for r in run["results"] if r["ruleId"] == "dose-level-above-protocol"]
+    assert both_days["properties"]["days"] == [1, 2] and " days 1, 2: " in both_days["message"]["text"]
     for result, (file, order, finding) in zip(run["results"], findings):
         assert result["ruleId"] in rules and rules[result["ruleIndex"]] == result["ruleId"]
         assert result["level"] == {"error": "error", "warning": "warning"}[finding.severity.value]
@@ -287,8 +290,8 @@ def test_junit_has_one_test_case_per_order_file(report):
     failure = by_name[PATHS[1]].find("failure")
     assert failure.get("type") == "dose-level-above-protocol"
     lines = failure.text.splitlines()
-    assert len(lines) == 2 and all(line.startswith(f"{PATHS[1]}:16:6: error[dose-level-above-protocol] order ")
-                                   for line in lines)
+    assert len(lines) == 1 and lines[0].startswith(f"{PATHS[1]}:16:6: error[dose-level-above-protocol] order ")
+    assert " days 1, 2: " in lines[0], "the same finding on two days is one line that lists them"
     warning = by_name[PATHS[2]]
     assert warning.find("failure") is None and "warning[dose-level-reduced]" in warning.find("system-out").text
     assert by_name[MISSING].find("error").text == f"{MISSING}: tool error: no such file or directory"
@@ -328,7 +331,7 @@ def test_shacl_is_one_validation_report_with_a_result_per_finding(report):
     graph = _shacl(report)
     [node] = graph.subjects(RDF.type, SH.ValidationReport)
     assert graph.value(node, SH.conforms) == Literal(False)
-    findings = list(report.findings())
+    findings = list(report.findings(by_day=False))     # SHACL: one result per day, as the json report
     results = set(graph.subjects(RDF.type, SH.ValidationResult))
     assert len(results) == len(findings) == 4
     assert set(graph.objects(node, SH.result)) == results
@@ -546,3 +549,18 @@ def test_html_information_is_shown_and_passes(info_report):
     assert f'<li class="finding" data-rule="{INFO_RULE}" data-severity="info">' in page
     assert '<span class="badge info">passes · 1 info</span>' in page
     assert '<li class="infos"><b>1</b>info</li>' in page
+
+
+def test_findings_that_differ_only_by_day_are_one_that_lists_the_days():
+    from dataclasses import replace as changed
+    from chemo_protovalidate.reporting.model import by_days
+    base = Finding("off-schedule", Severity.ERROR, "lenalidomide on cycle 1 day 22: not a day of the protocol.",
+                   agent="lenalidomide", cycle=1, day=22, value="22", focus="_:a1", key="days")
+    day23 = changed(base, day=23, value="23", message=base.message.replace("day 22", "day 23"))
+    other_administration = changed(day23, focus="_:a2")
+    no_day_in_message = changed(base, message="lenalidomide: not a day of the protocol.", day=24, value="24")
+    shown = by_days([base, day23, other_administration, no_day_in_message])
+    assert [f.message for f in shown] == ["lenalidomide on cycle 1 days 22, 23: not a day of the protocol.",
+                                         other_administration.message, no_day_in_message.message]
+    assert shown[0].days == (22, 23) and shown[0].day == 22 and shown[0].value == "22, 23"
+    assert shown[1].days == () and shown[2].days == ()

@@ -6,4 +6,4 @@ JSON-LD context of the order format (``ontology/context/``). The code reads
 orders, runs the shapes over them and reports what they find.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

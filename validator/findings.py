@@ -28,6 +28,9 @@ class Finding:
     shape: str | None = None
     """The shape that found it (rules.Rule.iri), for findings of the shapes: one rule id may name several
     shapes, one per severity (rules.py)."""
+    days: tuple[int, ...] = ()
+    """Of a finding that stands for the same finding on several days (reporting.model.by_days): each day;
+    ``day`` is then the first, and the message lists them all."""
 
 
 @dataclass(frozen=True)

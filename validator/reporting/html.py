@@ -13,7 +13,7 @@ from html import escape
 
 from ..findings import Administration, FileResult, Finding, OrderResult
 from ..rules import Severity
-from .model import Report, order_title, summary
+from .model import Report, by_days, order_title, summary
 
 CYCLE_DAYS = 28
 """Day columns drawn at least; more when an order gives a later day. (The report does not know a regimen's
@@ -245,7 +245,7 @@ def _file(report: Report, result: FileResult, anchor: str) -> list[str]:
 # --- an order -----------------------------------------------------------------------------------------------------
 
 
-def _placements(order: OrderResult) -> dict[int, list[tuple[int, int]]]:
+def _placements(order: OrderResult, findings: list[Finding]) -> dict[int, list[tuple[int, int]]]:
     """For each finding (by index): the tiles (administration index, day) it marks.
 
     A finding of an agent on a day marks that agent's administrations given that day; when there are
@@ -254,7 +254,7 @@ def _placements(order: OrderResult) -> dict[int, list[tuple[int, int]]]:
     administration given on several days) marks every day of the administration it is placed on, found
     the same way."""
     placed = {}
-    for f_index, finding in enumerate(order.findings):
+    for f_index, finding in enumerate(findings):
         if finding.agent is None:
             continue
         candidates = [i for i, a in enumerate(order.administrations)
@@ -267,7 +267,8 @@ def _placements(order: OrderResult) -> dict[int, list[tuple[int, int]]]:
         if finding.day is None and len(candidates) != 1:
             continue        # no one administration to mark
         tiles = [(row, day) for row in candidates
-                 for day in ([finding.day] if finding.day is not None else order.administrations[row].days)]
+                 for day in finding.days or ([finding.day] if finding.day is not None else order.administrations[row].days)
+                 if day in order.administrations[row].days]
         if tiles:
             placed[f_index] = tiles
     return placed
@@ -276,7 +277,7 @@ def _placements(order: OrderResult) -> dict[int, list[tuple[int, int]]]:
 def _order(report: Report, result: FileResult, order: OrderResult, anchor: str) -> list[str]:
     e = escape
     title = order_title(order)
-    findings = order.findings
+    findings = by_days(order.findings)
     failing = not order.conforms(report.fail_on)
     if failing:
         state, badge = "fails", f'<span class="badge fail">fails · {_counts(findings)}</span>'
@@ -286,12 +287,12 @@ def _order(report: Report, result: FileResult, order: OrderResult, anchor: str) 
         badge = f'<span class="badge {light}">passes · {_counts(findings)}</span>'
     else:
         state, badge = "clean", '<span class="badge pass">passes · no findings</span>'
-    placements = _placements(order)
+    placements = _placements(order, findings)
     # What each tile shows: (administration index, day) -> the findings on it.
     on_tile: dict[tuple[int, int], list[Finding]] = {}
     for f_index, tiles in placements.items():
         for tile in tiles:
-            on_tile.setdefault(tile, []).append(order.findings[f_index])
+            on_tile.setdefault(tile, []).append(findings[f_index])
     given = [d for a in order.administrations for d in a.days]
     first_day, last_day = min([1, *given]), max([CYCLE_DAYS, *given])
     days = range(first_day, last_day + 1)

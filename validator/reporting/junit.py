@@ -16,7 +16,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from ..findings import FileResult
-from .model import Report, finding_line
+from .model import Report, by_days, finding_line
 
 NAME = "protovalidate"
 EMPTY_RUN = "no order files"
@@ -45,7 +45,7 @@ def render(report: Report) -> str:
 
 def _case(report: Report, result: FileResult) -> ET.Element:
     case = _element("testcase", classname=NAME, name=result.path)
-    placed = [(None, f) for f in result.findings] + [(o, f) for o in result.orders for f in o.findings]
+    placed = [(None, f) for f in result.findings] + [(o, f) for o in result.orders for f in by_days(o.findings)]
     failing = [(o, f) for o, f in placed if f.severity.fails(report.fail_on)]
     passing = [(o, f) for o, f in placed if not f.severity.fails(report.fail_on)]
     if result.tool_error:

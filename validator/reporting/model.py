@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
 from .. import __version__
@@ -44,17 +45,53 @@ class Report:
         if self.fail_on is Severity.INFO:  # rule book v2, C26; the command line and pyproject refuse it too
             raise ValueError("information never fails a run: fail on error or warning")
 
-    def findings(self):
-        """Every finding with its file and order (None for findings about the file as a whole)."""
+    def findings(self, by_day: bool = True):
+        """Every finding with its file and order (None for findings about the file as a whole). The formats
+        a person reads give findings that differ only by their day once, with the days listed (by_days);
+        the json and shacl reports keep one result per day (by_day=False), as consumers count them."""
         for result in self.results:
             for finding in result.findings:
                 yield result, None, finding
             for order in result.orders:
-                for finding in order.findings:
+                for finding in (by_days(order.findings) if by_day else order.findings):
                     yield result, order, finding
 
     def conforms(self, result: FileResult) -> bool:
         return result.conforms(self.fail_on) and not result.tool_error
+
+
+def by_days(findings: list[Finding]) -> list[Finding]:
+    """Findings that differ only by their day, as one finding that lists the days (in the message: "day 8"
+    becomes "days 8, 9, 15, 16"), in the place of the first. The same finding means: the same rule,
+    severity, agent, cycle, administration (focus), key and source, and the same message and value once
+    the day is taken out of them. A finding whose message does not name its day stands alone."""
+    groups: dict[tuple, list[Finding]] = {}
+    for index, finding in enumerate(findings):
+        groups.setdefault(_without_day(finding) or (index,), []).append(finding)
+    shown = []
+    for same in groups.values():
+        first = same[0]
+        days = sorted({f.day for f in same})
+        if len(days) == 1:
+            shown += same
+            continue
+        listed = ", ".join(map(str, days))
+        shown.append(replace(first, message=_day_named(first.day).sub(f"days {listed}", first.message, count=1),
+                             day=days[0], days=tuple(days),
+                             value=listed if first.value == str(first.day) else first.value))
+    return shown
+
+
+def _day_named(day: int) -> re.Pattern:
+    return re.compile(rf"\bday {day}\b")
+
+
+def _without_day(finding: Finding) -> tuple | None:
+    if finding.day is None or not _day_named(finding.day).search(finding.message):
+        return None
+    value = None if finding.value == str(finding.day) else finding.value
+    return (finding.rule_id, finding.severity, finding.agent, finding.cycle, finding.focus, finding.key,
+            finding.source, _day_named(finding.day).sub("day ?", finding.message, count=1), value)
 
 
 def summary(results: list[FileResult]) -> dict[str, int]:

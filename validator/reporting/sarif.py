@@ -140,6 +140,7 @@ def _result(file: FileResult, order: OrderResult | None, finding: Finding, index
         "agent": finding.agent,
         "cycle": finding.cycle if finding.cycle is not None else (order.cycle if order else None),
         "day": finding.day,
+        "days": list(finding.days) or None,
         "value": finding.value,
     }
     properties = {key: value for key, value in properties.items() if value is not None}

@@ -45,7 +45,7 @@ def graph(report: Report) -> Graph:
         g.add((URIRef(ONTOLOGY), PV.knowledgeBaseRelease, Literal(report.knowledge_base.release)))
     files = {id(result): n for n, result in enumerate(report.results, 1)}
     n = 0
-    for n, (result, order, finding) in enumerate(report.findings(), 1):
+    for n, (result, order, finding) in enumerate(report.findings(by_day=False), 1):
         node = URIRef(f"urn:protovalidate:result:{n}")
         g.add((REPORT, SH.result, node))
         g.add((node, RDF.type, SH.ValidationResult))
