@@ -106,6 +106,57 @@ def test_the_valid_template_carries_a_conforming_and_a_failing_example():
         assert (VALID[0].parent / str(graph.value(example, URIRef(PV + "orderFile")))).is_file()
 
 
+def test_check_template_reports_the_example_orders_it_ran():
+    """Each example order run is listed under its template (without its findings: its verdict against the expected
+    rules is the template's), and the summary counts them."""
+    disagrees = TEMPLATES / "invalid" / "example-disagrees.ttl"
+    done = run("check-template", "--format", "json", str(VALID[0]), str(disagrees))
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    examples = {str(t): len(list(Graph().parse(t).objects(None, URIRef(PV + "example")))) for t in (VALID[0], disagrees)}
+    assert {f["path"]: len(f["orders"]) for f in report["files"]} == examples and min(examples.values()) >= 1
+    assert all(o["results"] == [] for f in report["files"] for o in f["orders"])
+    assert report["summary"]["orders"] == sum(examples.values())
+    assert f"; {sum(examples.values())} orders checked;" in done.stderr
+
+
+# (label, minValue, maxValue, unit, what the finding says the label states; None: no finding)
+LABELS = [
+    ("20-40 mg PO or IV on days 1, 8, 15, 22, at most 40 mg a week", 20, 40, "mg", None),
+    ("36\u201356 mg/m2 IV, cycle 2 on", 36, 56, "mg/m2", None),
+    ("1.3 mg/m2 SC, days 1, 8, 15, 22", 1.3, 1.3, "mg/m2", None),
+    ("cycle 1 days 8, 15: 56 mg/m2 IV", 56, 56, "mg/m2", None),  # the day numbers are not the amount
+    ("1800 mg SC, cycles 1-2 days 1, 8, 15, 22", 1800, 1800, "mg", None),
+    ("27 mg/m2 IV over at least 10 min", 15, 15, "mg/m2", "says 27 mg/m2"),
+    ("20-40 mg PO", 20, 30, "mg", "says 20-40 mg"),
+    ("127 mg PO", 27, 27, "mg", "says 127 mg"),
+    ("56 mg/m2 IV", 56, 56, "mg", "states no dose in mg"),  # mg/m2 is not mg
+    ("10 mg/kg IV", 10, 10, "mg", "states no dose in mg"),
+    ("weekly dexamethasone", 20, 40, "mg", "states no dose in mg"),
+]
+
+
+@pytest.fixture(scope="module")
+def checker():
+    from chemo_protovalidate.templates import TemplateChecker
+
+    return TemplateChecker()
+
+
+@pytest.mark.parametrize("label, low, high, unit, said", LABELS, ids=range(len(LABELS)))
+def test_a_dosing_label_states_the_dose_its_data_holds(checker, label, low, high, unit, said):
+    text = f"""@prefix pv: <{PV}> . @prefix kb: <https://w3id.org/protovalidate/kb/> .
+        @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        kb:Test-Label-dosing a pv:Dosing ; pv:underReview true ; rdfs:label "{label}" ;
+            pv:level [ pv:minValue {low} ; pv:maxValue {high} ; pv:unit "{unit}" ] ."""
+    found = [f.message for f in checker.engine.check(Graph().parse(data=text, format="turtle"))
+             if f.rule_id == "template-label-disagrees"]
+    level = f"{low:g} {unit}" if low == high else f"{low:g}-{high:g} {unit}"
+    assert found == ([] if said is None else
+                     [f"Dosing Test-Label-dosing: its label {said}, but its dose level is {level}: correct whichever "
+                      "is wrong."])
+
+
 @pytest.mark.parametrize("template", INVALID, ids=lambda p: p.name)
 def test_invalid_template_gives_its_expected_findings(invalid_reports, template):
     if template.name == "inconsistent.ttl" and not HAS_JAVA:

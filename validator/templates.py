@@ -9,7 +9,9 @@ ontology/regimens/. It is checked beside the knowledge base it will join:
 - any SHACL shapes it brings, against SHACL's own shapes (SHACL-SHACL);
 - OWL consistency of knowledge base plus template (HermiT; skipped with a
   notice where Java is missing);
-- the example orders it carries (pv:example), against their expected rules.
+- the example orders it carries (pv:example), against their expected rules:
+  each order run is listed in the template's result (without its findings),
+  so the summary says how many ran ("2 orders checked").
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from rdflib.compare import isomorphic
 
 from .documents import parse_error
 from .engine import OxigraphEngine
-from .findings import FileResult, Finding
+from .findings import FileResult, Finding, OrderResult
 from .knowledge import (NEW_AGENT, REDEFINES_SHIPPED, KnowledgeBase, KnowledgeBaseError, regimen_identifiers,
                         shipped_terms, subject_position)
 from .reasoning import ReasonerUnavailable, is_consistent
@@ -195,7 +197,11 @@ class TemplateChecker:
             if not order_path.is_file():
                 self._with(result, "template-example-disagrees", f"example order {order_file} does not exist")
                 continue
-            got = sorted({f.rule_id for f in validator.check(str(order_path), order_path.read_bytes()).all_findings()})
+            checked = validator.check(str(order_path), order_path.read_bytes())
+            # Each order run is counted ("N orders checked"), without its findings: its verdict against the
+            # expected rules is the template's finding.
+            result.orders += [OrderResult(o.label, o.regimen, o.cycle) for o in checked.orders]
+            got = sorted({f.rule_id for f in checked.all_findings()})
             if got != expected:
                 self._with(result, "template-example-disagrees",
                            f"example order {order_file}: expected {json.dumps(expected)}, got {json.dumps(got)}")
