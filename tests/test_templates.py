@@ -191,6 +191,27 @@ def test_without_java_the_reasoner_is_skipped_with_a_notice():
     assert [(r["rule"], r["severity"], r["line"]) for r in report["results"]] == [(SKIPPED, "info", None)]
 
 
+def test_the_reading_view_holds_every_dosings_constraints():
+    """regimens.py (what `regimens` and `show` read) carries each dosing's days, routes, level and infusion minimum
+    as the data states them: what a calendar needs to show every constraint."""
+    from chemo_protovalidate.regimens import regimens
+
+    kb = KnowledgeBase.load()
+    graph, seen = kb.graph, 0
+    for regimen in regimens(kb):
+        for dosing in (d for c in regimen.components for d in c.dosings):
+            node = URIRef(dosing.iri)
+            minimum = graph.value(node, URIRef(PV + "minInfusionMinutes"))
+            assert dosing.min_infusion_minutes == (float(minimum) if minimum is not None else None), dosing.iri
+            level = graph.value(node, URIRef(PV + "level"))
+            assert (dosing.level.minimum, dosing.level.maximum, dosing.level.unit) == (
+                float(graph.value(level, URIRef(PV + "minValue"))), float(graph.value(level, URIRef(PV + "maxValue"))),
+                str(graph.value(level, URIRef(PV + "unit"))))
+            assert len(dosing.routes) == len(list(graph.objects(node, URIRef(PV + "allowedRoute")))) >= 1
+            seen += minimum is not None
+    assert seen >= 1
+
+
 # --- Isa-Kd: a ninth regimen as data ---------------------------------------------------------------------------
 
 ISA_KD_ORDERS = sorted(EXAMPLES.glob("*/Isa-Kd-*.jsonld"))

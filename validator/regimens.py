@@ -39,6 +39,8 @@ class Dosing:
     condition: str | None
     """When the dosing applies beyond its cycles, e.g. a creatinine-clearance band."""
     min_days_between_doses: int | None = None
+    min_infusion_minutes: float | None = None
+    """The shortest infusion the dosing allows (pv:minInfusionMinutes), if it sets one."""
 
     def applies_to(self, cycle: int) -> bool:
         return self.from_cycle <= cycle and (self.to_cycle is None or cycle <= self.to_cycle)
@@ -131,11 +133,16 @@ def _dosing(kb: KnowledgeBase, graph: Graph, node: Node) -> Dosing:
         source=kb.source(str(source)) if source is not None else None,
         condition=condition,
         min_days_between_doses=_whole(graph.value(node, PV.minDaysBetweenDoses)),
+        min_infusion_minutes=_number(graph.value(node, PV.minInfusionMinutes)),
     )
 
 
 def _whole(term) -> int | None:
     return int(term) if term is not None else None
+
+
+def _number(term) -> float | None:
+    return float(term) if term is not None else None
 
 
 def _text(term) -> str | None:
