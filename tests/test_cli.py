@@ -73,7 +73,7 @@ def test_invalid_order_exits_1_and_says_where_what_and_why():
     line = done.stdout.decode().splitlines()[0]
     assert line.startswith(f"{INVALID}:")
     assert "error[dose-level-above-protocol]" in line and "order urn:" in line
-    assert "carfilzomib" in line and "cycle 1 day 1" in line and "[source: " in line
+    assert "carfilzomib" in line and "cycle 1 days 1, 2" in line and "[source: " in line
 
 
 def test_a_missing_path_exits_2_without_hiding_the_other_verdicts():
