@@ -275,3 +275,17 @@ def test_check_template_in_a_site_folder_reports_the_refused_file_and_checks_the
     rules = {Path(f["path"]).name: sorted(r["rule"] for r in f["results"] if r["rule"] != "template-reasoner-skipped")
              for f in json.loads(done.stdout)["files"]}
     assert rules == {"own-dexamethasone-weekly.ttl": ["template-redefines-shipped"], "Test-Weekly-Kd.ttl": []}
+
+
+def test_an_unchanged_copy_of_a_shipped_regimen_in_a_site_folder_is_refused(tmp_path):
+    """Checked where it ships, a shipped regimen passes (test_templates.py); copied unchanged into a site folder it
+    would be loaded as the site's, and both commands refuse it."""
+    site = site_with(tmp_path, SHIPPED_KD)
+    done = run("check-template", "--regimens", str(site), "--format", "json", str(site / SHIPPED_KD.name),
+               env=without_java())
+    assert done.returncode == 1, done.stdout + done.stderr
+    (report,) = json.loads(done.stdout)["files"]
+    rules = [(r["rule"], r["line"]) for r in report["results"] if r["rule"] != "template-reasoner-skipped"]
+    assert [row for row in rules if row[0] == "template-redefines-shipped"] == [
+        ("template-redefines-shipped", line) for name, _, _, line in REFUSED if name == "Kd-weekly-56-copy.ttl"]
+    assert run("check", "--regimens", str(site), str(EXAMPLES / "valid" / "KRd-cycle1.jsonld")).returncode == 2
