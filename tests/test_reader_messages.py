@@ -133,3 +133,23 @@ def test_the_second_order_of_a_shared_patient_is_computed_with_its_own_weight(va
     assert [f.rule_id for f in first] == ["patient-data-conflict"]
     mismatch = [f.message for f in second if f.rule_id == "dose-amount-mismatch"]
     assert len(mismatch) == 1 and "70 kg" in mismatch[0] and "1120" in mismatch[0], mismatch
+
+
+@pytest.mark.parametrize("change, removed, words", [
+    ({"weight": {"value": 9.45, "unit": "[stone_av]"}}, None, 'the weight given is in "[stone_av]"'),
+    ({"height": {"value": 5.2, "unit": "[ft_i]"}}, None, 'the height given is in "[ft_i]"'),
+    ({"bsa": {"value": 1.6, "unit": "cm2"}}, "height", 'the bsa given is in "cm2"'),
+    ({"weight": 60}, None, "the weight given is not a quantity"),
+    ({"doseBasis": {"weight": {"value": 9, "unit": "[stone_av]"}, "bsa": {"value": 1.6, "unit": "m2"}}}, None,
+     'the doseBasis weight is in "[stone_av]"'),
+])
+def test_a_measure_in_a_unit_not_accepted_is_never_a_missing_one(validator, change, removed, words):
+    """The unit finding, and the dose that needs the measure says it could not be checked because of it."""
+    order = copy.deepcopy(BASE)
+    order["patient"].update(change)
+    if removed:
+        del order["patient"][removed]
+    findings = _check(validator, order)
+    missing = _messages(findings, "missing-patient-data")
+    assert missing and all("it can use" in m for m in missing) and any(words in m for m in missing), missing
+    assert {f.rule_id for f in findings} & {"unit-not-allowed", "quantity-incomplete"}
