@@ -65,8 +65,8 @@ def _matches(hook: dict, path: str) -> bool:
 @pytest.fixture(scope="module")
 def tutorial_site(tmp_path_factory) -> Path:
     """A site repository laid out as docs/writing-a-regimen.md lays it out: the tutorial's own blocks that write
-    files (every ```sh block that runs no .venv/bin/protovalidate), run in order, plus the pyproject.toml of its section 1
-    and one order of the site's outside the regimen folder."""
+    files (every ```sh block that runs no .venv/bin/protovalidate), run in order, plus the pyproject.toml of its
+    section 1 and one order of the site's outside the regimen folder."""
     site = tmp_path_factory.mktemp("site")
     blocks = re.findall(r"^```sh\n(.*?)^```$", TUTORIAL.read_text("utf-8"), re.M | re.S)
     writing = [block for block in blocks if "bin/protovalidate" not in block]

@@ -255,7 +255,8 @@ def _report_and_exit(report: Report, output_format: str, output: str | None, ext
         if result.tool_error:
             click.echo(f"protovalidate: {result.path}: {result.tool_error}", err=True)
     if all(r.tool_error for r in report.results):
-        click.echo(f"protovalidate: nothing was checked: no file found in {', '.join(r.path for r in report.results)}", err=True)
+        given = ", ".join(r.path for r in report.results)
+        click.echo(f"protovalidate: nothing was checked: no file found in {given}", err=True)
     if any(r.tool_error for r in report.results):
         sys.exit(2)
     sys.exit(0 if all(r.conforms(report.fail_on) for r in report.results) else 1)

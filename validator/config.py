@@ -90,8 +90,8 @@ def _settings(config: Path, table: dict) -> Settings:
 
     unknown = sorted(set(table) - KEYS)
     if unknown:
-        raise ConfigError(f"{config}: [tool.protovalidate] has no setting "
-                          f"{', '.join(_unknown_name(key, KEYS) for key in unknown)} (known: {', '.join(sorted(KEYS))})")
+        named = ", ".join(_unknown_name(key, KEYS) for key in unknown)
+        raise ConfigError(f"{config}: [tool.protovalidate] has no setting {named} (known: {', '.join(sorted(KEYS))})")
     rules = table.get("rules", {})
     if not isinstance(rules, dict):
         raise ConfigError(f"{config}: [tool.protovalidate.rules] is a table of rule ids, each set to one of "
