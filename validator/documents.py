@@ -141,26 +141,25 @@ def _read_json(text: str, project_context: dict, max_administrations: int | None
         # Orders become RDF one at a time, and are handed on one by one: a file of many orders never
         # holds all their graphs at once. Orders that share a patient are converted apart too: each is
         # judged with its own patient data; their disagreements were found above, from the JSON.
-        for group in [[o] for o in parsed.orders if o.data is not None]:
+        for order in [o for o in parsed.orders if o.data is not None]:
             try:
                 triples = _named_blank_nodes([(q.subject, q.predicate, q.object) for q in ox.parse(
-                    json.dumps([order.data for order in group]).encode(), format=ox.RdfFormat.JSON_LD)],
-                    parsed.node_pointers)
+                    json.dumps(order.data).encode(), format=ox.RdfFormat.JSON_LD)], parsed.node_pointers)
             except Exception as error:  # the converter's every error is the document's fault here
                 document.findings.append(format_finding("not-rdf", f"the JSON-LD does not convert to RDF: {error}"))
                 continue
             by_subject = _by_subject(triples)
-            for order in group:
-                root = ox.BlankNode(order.node[2:]) if order.node.startswith("_:") else ox.NamedNode(order.node)
-                if root in by_subject:
-                    own = _reachable(triples, root, by_subject)
-                    patient = ox.NamedNode(order.patient) if order.patient else None
-                    own += [(patient, _IN_ANOTHER_ORDER, ox.Literal(text)) for text in conflicts.get(order.node, [])]
-                    yield OrderInput(order.label, root, own, locator(order.pointer))
-                else:  # never a silent pass: an order that says nothing in RDF is not checked, and says so
-                    document.findings.append(format_finding(
-                        "not-rdf", f"{order.label} states nothing once converted to RDF; it was not checked",
-                        parsed.position(order.pointer)))
+            root = ox.BlankNode(order.node[2:]) if order.node.startswith("_:") else ox.NamedNode(order.node)
+            if root in by_subject:
+                own = _reachable(triples, root, by_subject)
+                if order.node in conflicts:
+                    patient = ox.NamedNode(order.patient)
+                    own += [(patient, _IN_ANOTHER_ORDER, ox.Literal(text)) for text in conflicts[order.node]]
+                yield OrderInput(order.label, root, own, locator(order.pointer))
+            else:  # never a silent pass: an order that says nothing in RDF is not checked, and says so
+                document.findings.append(format_finding(
+                    "not-rdf", f"{order.label} states nothing once converted to RDF; it was not checked",
+                    parsed.position(order.pointer)))
 
     document.orders = orders()
     return document

@@ -125,7 +125,8 @@ class JsonOrder:
 
     @property
     def patient(self) -> str | None:
-        """The patient's @id where it is an IRI: orders sharing it are judged together."""
+        """The patient's @id where it is an IRI: orders sharing it are compared (documents.py), each judged
+        with its own patient data."""
         patient = (self.data or {}).get("patient")
         node = patient.get("@id") if isinstance(patient, dict) else None
         return node if isinstance(node, str) and not node.startswith("_:") else None
