@@ -289,3 +289,31 @@ def test_an_unchanged_copy_of_a_shipped_regimen_in_a_site_folder_is_refused(tmp_
     assert [row for row in rules if row[0] == "template-redefines-shipped"] == [
         ("template-redefines-shipped", line) for name, _, _, line in REFUSED if name == "Kd-weekly-56-copy.ttl"]
     assert run("check", "--regimens", str(site), str(EXAMPLES / "valid" / "KRd-cycle1.jsonld")).returncode == 2
+
+
+RULE_DATA = [
+    # (statements, the refused node as written, its kind): rule data applies to every order of the run, so
+    # a site lab hold on carfilzomib, a week of another length or a prophylaxis requirement of its own would
+    # judge shipped orders too: typed, typed by a site subclass, or given a property of such a kind
+    ("kb:site-hold a pv:LabHold ; pv:heldAgent kb:carfilzomib ; pv:holdBelow 75 .", "kb:site-hold", "LabHold"),
+    ("kb:site-weeks a pv:WeekDefinition ; pv:weekLength 5 .", "kb:site-weeks", "WeekDefinition"),
+    ("kb:SiteHold rdfs:subClassOf pv:LabHold .\nkb:site-hold a kb:SiteHold .", "kb:site-hold", "LabHold"),
+    ("kb:site-hold pv:holdBelow 75 .", "kb:site-hold", "LabHold"),
+]
+
+
+@pytest.mark.parametrize("statements, written, kind", RULE_DATA, ids=range(len(RULE_DATA)))
+def test_rule_data_from_a_site_is_refused(statements, written, kind):
+    text = PREFIXES + statements + "\n"
+    (refusal,) = shipped_terms().refusals("site.ttl", text, Graph().parse(data=text, format="turtle"))
+    line = next(n for n, l in enumerate(text.splitlines(), 1) if l.startswith(written + " "))
+    assert (refusal.rule_id, refusal.line) == ("template-rule-data", line)
+    assert refusal.message.startswith(f"site.ttl, line {line}: {written} is a {kind}: rule data of the knowledge base")
+
+
+def test_a_site_lab_hold_cannot_be_loaded(tmp_path):
+    site = tmp_path / "site-regimens"
+    site.mkdir()
+    (site / "hold.ttl").write_text(PREFIXES + RULE_DATA[0][0] + "\n", "utf-8")
+    with pytest.raises(KnowledgeBaseError, match="kb:site-hold is a LabHold: rule data"):
+        KnowledgeBase.load(extra_regimen_dirs=(site,))

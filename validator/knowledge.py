@@ -219,6 +219,13 @@ class CompiledKnowledgeBase(KnowledgeBase):
 
 REDEFINES_SHIPPED = "template-redefines-shipped"
 NEW_AGENT = "template-new-agent"
+RULE_DATA = "template-rule-data"
+
+# What a site file may create: the kinds of node a regimen is made of, and sources. Any other kind the
+# knowledge base holds (a lab hold, a limit, a requirement, a setting, a week definition, a route, a unit)
+# is rule data that applies to every order of the run, shipped regimens included: a site lab hold on
+# carfilzomib or a week of its own length would change how a shipped order is judged.
+SITE_KINDS = (PV.Regimen, PV.RegimenComponent, PV.Dosing, PV.DoseLevel, PV.RuleSource)
 
 
 @dataclass(frozen=True)
@@ -264,6 +271,35 @@ class ShippedTerms:
                 f"{_where(path, line)}: {written} is a new agent; agents are knowledge-base changes (their class, "
                 f"routes and agent-level rules live in the shipped knowledge base), so a site file cannot define "
                 f"one: propose it to the project, and use the shipped agents by reference"), line, column))
+        refused += self._rule_data(path, text, site, classes, agents)
+        return refused
+
+    def _rule_data(self, path, text: str, site: Graph, agent_classes: set, agents: set) -> list[Refusal]:
+        """Nodes of a kind a site may not create (SITE_KINDS): typed so (a class of the shipped knowledge
+        base, or a site class under one), or given a property whose domain is such a class."""
+        allowed = _subclasses(SITE_KINDS, self.schema, site)
+        shipped_kinds = {o for o in self.schema.objects(None, RDF.type) if isinstance(o, URIRef) and o.startswith(PV)}
+        kinds = {}      # each class a site may not give a node: the shipped kind it falls under, for the message
+        for shipped in shipped_kinds - allowed - agent_classes:
+            for cls in _subclasses([shipped], self.schema, site) - allowed - agent_classes:
+                kinds.setdefault(cls, shipped)
+        properties = {p: kinds[c] for g in (self.schema, site) for c in kinds for p in g.subjects(RDFS.domain, c)}
+        found: dict = {}
+        for cls, kind in kinds.items():
+            for node in site.subjects(RDF.type, cls):
+                found.setdefault(node, kind)
+        for prop, kind in properties.items():
+            for node in site.subjects(prop, None):
+                found.setdefault(node, kind)
+        refused = []
+        for node in sorted(set(found) - self.subjects - agents, key=lambda n: _sort_key(text, n)):
+            written, line, column = subject_position(text, node) if isinstance(node, URIRef) else ("[ ]", None, None)
+            kind = found[node].split("#")[-1]
+            refused.append(Refusal(RULE_DATA, (
+                f"{_where(path, line)}: {written} is a {kind}: rule data of the knowledge base, which applies to "
+                f"every order of the run (shipped regimens included), so a site file cannot add it; a site file "
+                f"holds regimens, components, dosings, dose levels and sources (propose the {kind} to the project)"),
+                line, column))
         return refused
 
 
@@ -275,13 +311,18 @@ def shipped_terms() -> ShippedTerms:
 
 
 def _agent_classes(*graphs: Graph) -> set:
-    classes, todo = set(), [PV.Agent]
+    return _subclasses([PV.Agent], *graphs)
+
+
+def _subclasses(classes, *graphs: Graph) -> set:
+    """The classes and every class under them (rdfs:subClassOf, in any of the graphs)."""
+    found, todo = set(), list(classes)
     while todo:
         cls = todo.pop()
-        if cls not in classes:
-            classes.add(cls)
+        if cls not in found:
+            found.add(cls)
             todo += [c for g in graphs for c in g.subjects(RDFS.subClassOf, cls)]
-    return classes
+    return found
 
 
 def _where(path, line: int | None) -> str:

@@ -28,7 +28,7 @@ from rdflib.compare import isomorphic
 from .documents import parse_error
 from .engine import OxigraphEngine
 from .findings import FileResult, Finding, OrderResult
-from .knowledge import (NEW_AGENT, REDEFINES_SHIPPED, KnowledgeBase, KnowledgeBaseError, regimen_identifiers,
+from .knowledge import (NEW_AGENT, REDEFINES_SHIPPED, RULE_DATA, KnowledgeBase, KnowledgeBaseError, regimen_identifiers,
                         shipped_terms, subject_position)
 from .reasoning import ReasonerUnavailable, is_consistent
 from .reporting.model import RuleInfo
@@ -42,6 +42,9 @@ TEMPLATE_RULES = {
     REDEFINES_SHIPPED: "The template states something about an IRI the shipped knowledge base defines (a regimen, "
                        "component, dosing, agent, source, rule, class or property); a site may only use it by reference.",
     NEW_AGENT: "The template defines a new agent: agents are knowledge-base changes, to propose to the project.",
+    RULE_DATA: "The template adds rule data (a lab hold, a limit, a requirement, a setting): it would apply to every "
+               "order of the run, shipped regimens included; a site file holds regimens, components, dosings, dose "
+               "levels and sources.",
     "template-duplicate-regimen": "The template defines a regimen identifier the knowledge base already holds.",
     "template-invalid-shapes": "A SHACL shape the template brings is not valid SHACL (SHACL-SHACL).",
     "template-unsupported-shapes": "A shape the template brings uses a SHACL feature protovalidate's engine does not run.",
