@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from browser import look_at, png_pixels
-from chemo_protovalidate.calendar import GIVEN, MAX_WIDTH, NOT_GIVEN, WINDOW, render_html, render_text
+from chemo_protovalidate.calendar import GIVEN, MAX_WIDTH, NOT_GIVEN, WINDOW, Row, render_html, render_text
 from chemo_protovalidate.knowledge import KnowledgeBase
 from chemo_protovalidate.regimens import regimens
 
@@ -65,10 +65,10 @@ def parse_text(text: str) -> dict[str, list[TextRow]]:
         assert list(columns) == list(range(1, len(columns) + 1)), line
         rows = grids[title] = []
         for row_line in lines[i + 1:]:
-            if not row_line.strip() or len(row_line) <= max(columns.values()):
-                if not row_line.strip():
-                    break
-                continue  # a note that did not fit beside its row
+            if not row_line.strip():
+                break
+            if row_line.startswith("  "):
+                continue  # a note that did not fit beside its row (a row starts with its agent)
             cells = {day: row_line[position] for day, position in columns.items()}
             assert set(cells.values()) <= MARKS, f"a cell that is no mark in {row_line!r}"
             assert all(row_line[p - 1] == " " and row_line[p - 2] == " " for p in columns.values()), row_line
@@ -420,3 +420,15 @@ def test_the_page_in_headless_chromium(all_regimens, tmp_path):
     assert {row["agent"] for table in browser_page.tables for row in table["rows"]} == {
         "carfilzomib", "daratumumab", "dexamethasone"}
     assert dom.count('class="day on') == render_html(all_regimens["KdD"]).count('class="day on')
+
+
+def test_a_dosings_infusion_minimum_is_shown_beside_it(all_regimens):
+    """show displays every constraint of a dosing: days, route, level, and its infusion minimum (pv:minInfusionMinutes)."""
+    timed = [(component.agent, dosing) for regimen in all_regimens.values() for component in regimen.components
+             for dosing in component.dosings if dosing.min_infusion_minutes is not None]
+    assert timed, "the shipped regimens give infusion minima"
+    for agent, dosing in timed:
+        assert f"infused over at least {dosing.min_infusion_minutes:g} min" in Row(agent, dosing, None).note
+    text = render_text(all_regimens["KRd-27"])
+    carfilzomib = rows_of(parse_text(text)["Cycle 1"], "carfilzomib")
+    assert [r.note for r in carfilzomib] == ["infused over at least 10 min"] * 2

@@ -54,7 +54,7 @@ class Row:
 
     @property
     def note(self) -> str | None:
-        """What sets this row apart from its agent's other rows beyond route and level: a renal band, a split dose."""
+        """What the days, route and level do not show: a renal band, a split dose, the spacing, the infusion minimum."""
         label = self.dosing.label.lower()
         notes = [self.dosing.condition] if self.dosing.condition else []
         notes += [note for phrase, note in _LABEL_NOTES if phrase in label]
@@ -62,6 +62,8 @@ class Row:
             notes.append("every 48 h")
         elif self.min_days_between_doses > 2:
             notes.append(f"doses at least {self.min_days_between_doses} days apart")
+        if self.dosing.min_infusion_minutes is not None:
+            notes.append(f"infused over at least {self.dosing.min_infusion_minutes:g} min")
         return "; ".join(notes) or None
 
     @property
