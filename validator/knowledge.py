@@ -251,7 +251,8 @@ class ShippedTerms:
         return cls(frozenset(subjects), graph)
 
     def refusals(self, path: Path | str, text: str, site: Graph) -> list[Refusal]:
-        """What a site file states that it may not: anything about a shipped IRI, or a new agent (one per node)."""
+        """What a site file states that it may not: anything about a shipped IRI, a new agent, or rule data
+        (one refusal per node)."""
         refused = []
         own = {s for s in site.subjects(unique=True) if isinstance(s, URIRef)}
         for node in sorted(own & self.subjects, key=lambda n: _sort_key(text, n)):
@@ -261,39 +262,24 @@ class ShippedTerms:
                 f"by reference (as the object of a statement, e.g. of pv:dosing or pv:componentAgent) but never "
                 f"state anything about it: give the site's regimens, components and dosings IRIs of their own"),
                 line, column))
-        classes = _agent_classes(self.schema, site)
-        agent_properties = {p for g in (self.schema, site) for c in classes for p in g.subjects(RDFS.domain, c)}
-        agents = {s for c in classes for s in site.subjects(RDF.type, c)}
-        agents |= {s for p in agent_properties for s in site.subjects(p, None)}
-        for node in sorted(agents - self.subjects, key=lambda n: _sort_key(text, n)):
-            written, line, column = subject_position(text, node) if isinstance(node, URIRef) else ("[ ]", None, None)
+        agent_classes = _agent_classes(self.schema, site)
+        agents = self._nodes_of({cls: PV.Agent for cls in agent_classes}, site)
+        for node in sorted(set(agents) - self.subjects, key=lambda n: _sort_key(text, n)):
+            written, line, column = _position(text, node)
             refused.append(Refusal(NEW_AGENT, (
                 f"{_where(path, line)}: {written} is a new agent; agents are knowledge-base changes (their class, "
                 f"routes and agent-level rules live in the shipped knowledge base), so a site file cannot define "
                 f"one: propose it to the project, and use the shipped agents by reference"), line, column))
-        refused += self._rule_data(path, text, site, classes, agents)
-        return refused
-
-    def _rule_data(self, path, text: str, site: Graph, agent_classes: set, agents: set) -> list[Refusal]:
-        """Nodes of a kind a site may not create (SITE_KINDS): typed so (a class of the shipped knowledge
-        base, or a site class under one), or given a property whose domain is such a class."""
-        allowed = _subclasses(SITE_KINDS, self.schema, site)
+        # Rule data: a node of a kind a site may not create (SITE_KINDS) that is no agent.
+        allowed = _subclasses(SITE_KINDS, self.schema, site) | agent_classes
         shipped_kinds = {o for o in self.schema.objects(None, RDF.type) if isinstance(o, URIRef) and o.startswith(PV)}
         kinds = {}      # each class a site may not give a node: the shipped kind it falls under, for the message
-        for shipped in shipped_kinds - allowed - agent_classes:
-            for cls in _subclasses([shipped], self.schema, site) - allowed - agent_classes:
+        for shipped in shipped_kinds - allowed:
+            for cls in _subclasses([shipped], self.schema, site) - allowed:
                 kinds.setdefault(cls, shipped)
-        properties = {p: kinds[c] for g in (self.schema, site) for c in kinds for p in g.subjects(RDFS.domain, c)}
-        found: dict = {}
-        for cls, kind in kinds.items():
-            for node in site.subjects(RDF.type, cls):
-                found.setdefault(node, kind)
-        for prop, kind in properties.items():
-            for node in site.subjects(prop, None):
-                found.setdefault(node, kind)
-        refused = []
-        for node in sorted(set(found) - self.subjects - agents, key=lambda n: _sort_key(text, n)):
-            written, line, column = subject_position(text, node) if isinstance(node, URIRef) else ("[ ]", None, None)
+        found = self._nodes_of(kinds, site)
+        for node in sorted(set(found) - self.subjects - set(agents), key=lambda n: _sort_key(text, n)):
+            written, line, column = _position(text, node)
             kind = found[node].split("#")[-1]
             refused.append(Refusal(RULE_DATA, (
                 f"{_where(path, line)}: {written} is a {kind}: rule data of the knowledge base, which applies to "
@@ -301,6 +287,23 @@ class ShippedTerms:
                 f"holds regimens, components, dosings, dose levels and sources (propose the {kind} to the project)"),
                 line, column))
         return refused
+
+    def _nodes_of(self, kinds: dict, site: Graph) -> dict:
+        """The site's nodes of each class (-> the kind the message names): typed so, or given a property
+        whose rdfs:domain is that class."""
+        found: dict = {}
+        for cls, kind in kinds.items():
+            for node in site.subjects(RDF.type, cls):
+                found.setdefault(node, kind)
+            for prop in {p for g in (self.schema, site) for p in g.subjects(RDFS.domain, cls)}:
+                for node in site.subjects(prop, None):
+                    found.setdefault(node, kind)
+        return found
+
+
+def _position(text: str, node: Node) -> tuple[str, int | None, int | None]:
+    """How the file writes a node, and where: a blank node has no name to find."""
+    return subject_position(text, node) if isinstance(node, URIRef) else ("[ ]", None, None)
 
 
 @lru_cache(maxsize=1)
