@@ -135,7 +135,7 @@ class KnowledgeBase:
                 raise KnowledgeBaseError(f"cannot load the regimen file {path}: {error}") from error
             refusals = shipped.refusals(path, text, site)
             if refusals:  # the shipped knowledge base is closed: a site file only adds nodes of its own
-                raise KnowledgeBaseError("\n".join(r.message for r in refusals))
+                raise KnowledgeBaseError("\n".join(r.placed for r in refusals))
             clashes = sorted(set(regimen_identifiers(site)) & set(regimen_identifiers(graph)))
             if clashes:
                 raise KnowledgeBaseError(f"{path} defines regimen {', '.join(clashes)}, which the knowledge base "
@@ -230,12 +230,18 @@ SITE_KINDS = (PV.Regimen, PV.RegimenComponent, PV.Dosing, PV.DoseLevel, PV.RuleS
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a site file may not join the knowledge base: the message names the file, the line and the IRI."""
+    """Why a site file may not join the knowledge base: the message names the IRI; the file and the line
+    are its place (check-template gives them as the finding's location, the loader in the words)."""
 
     rule_id: str
     message: str
+    path: str
     line: int | None = None
     column: int | None = None
+
+    @property
+    def placed(self) -> str:
+        return f"{self.path}, line {self.line}: {self.message}" if self.line is not None else f"{self.path}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -258,18 +264,18 @@ class ShippedTerms:
         for node in sorted(own & self.subjects, key=lambda n: _sort_key(text, n)):
             written, line, column = subject_position(text, node)
             refused.append(Refusal(REDEFINES_SHIPPED, (
-                f"{_where(path, line)}: {written} is defined by the shipped knowledge base; a site file may use it "
+                f"{written} is defined by the shipped knowledge base; a site file may use it "
                 f"by reference (as the object of a statement, e.g. of pv:dosing or pv:componentAgent) but never "
                 f"state anything about it: give the site's regimens, components and dosings IRIs of their own"),
-                line, column))
+                str(path), line, column))
         agent_classes = _agent_classes(self.schema, site)
         agents = self._nodes_of({cls: PV.Agent for cls in agent_classes}, site)
         for node in sorted(set(agents) - self.subjects, key=lambda n: _sort_key(text, n)):
             written, line, column = _position(text, node)
             refused.append(Refusal(NEW_AGENT, (
-                f"{_where(path, line)}: {written} is a new agent; agents are knowledge-base changes (their class, "
+                f"{written} is a new agent; agents are knowledge-base changes (their class, "
                 f"routes and agent-level rules live in the shipped knowledge base), so a site file cannot define "
-                f"one: propose it to the project, and use the shipped agents by reference"), line, column))
+                f"one: propose it to the project, and use the shipped agents by reference"), str(path), line, column))
         # Rule data: a node of a kind a site may not create (SITE_KINDS) that is no agent.
         allowed = _subclasses(SITE_KINDS, self.schema, site) | agent_classes
         shipped_kinds = {o for o in self.schema.objects(None, RDF.type) if isinstance(o, URIRef) and o.startswith(PV)}
@@ -282,10 +288,10 @@ class ShippedTerms:
             written, line, column = _position(text, node)
             kind = found[node].split("#")[-1]
             refused.append(Refusal(RULE_DATA, (
-                f"{_where(path, line)}: {written} is a {kind}: rule data of the knowledge base, which applies to "
+                f"{written} is a {kind}: rule data of the knowledge base, which applies to "
                 f"every order of the run (shipped regimens included), so a site file cannot add it; a site file "
                 f"holds regimens, components, dosings, dose levels and sources (propose the {kind} to the project)"),
-                line, column))
+                str(path), line, column))
         return refused
 
     def _nodes_of(self, kinds: dict, site: Graph) -> dict:
@@ -326,10 +332,6 @@ def _subclasses(classes, *graphs: Graph) -> set:
             found.add(cls)
             todo += [c for g in graphs for c in g.subjects(RDFS.subClassOf, cls)]
     return found
-
-
-def _where(path, line: int | None) -> str:
-    return f"{path}, line {line}" if line is not None else str(path)
 
 
 def _sort_key(text: str, node: Node) -> tuple:

@@ -110,6 +110,9 @@ def summary_line(results: list[FileResult], fail_on: Severity,
     counts = summary(results)
     failing = sum(not r.conforms(fail_on) or bool(r.tool_error) for r in results)
     tally = f"{_plural(counts['errors'], 'error')}, {_plural(counts['warnings'], 'warning')}, {counts['infos']} info"
+    tool_errors = sum(bool(r.tool_error) for r in results)
+    if tool_errors:  # a file the tool could not read fails without a finding: the count says why it fails
+        tally += f", {_plural(tool_errors, 'tool error')}"
     judged = f"; {knowledge_base}" if knowledge_base is not None else ""
     return (f"protovalidate: {tally} in {failing} of {_plural(counts['files'], 'file')} failing "
             f"(fail on {fail_on.value}); {_plural(counts['orders'], 'order')} checked{judged}")
