@@ -145,7 +145,8 @@ def test_check_template_refuses_without_the_reasoner(template_reports, fixture):
     assert [(r["rule"], r["severity"], r["line"]) for r in results] == [(rule, "error", line) for _, rule, _, line in rows]
     assert report["conforms"] is False
     for (_, _, written, line), result in zip(rows, results):
-        assert result["message"].startswith(f"{path}, line {line}: {written} ")
+        # The file and line are the finding's place (result["line"], above), not repeated in its words.
+        assert result["message"].startswith(f"{written} ") and path not in result["message"]
 
 
 def test_the_shipped_regimen_itself_is_no_redefinition():
@@ -161,7 +162,8 @@ def test_the_shipped_regimen_itself_is_no_redefinition():
 @pytest.mark.parametrize("fixture", FIXTURES)
 def test_loading_a_refused_site_file_is_an_error_with_the_same_words(tmp_path, template_reports, fixture):
     site = site_with(tmp_path, INVALID / fixture)
-    messages = [r["message"].replace(str(INVALID / fixture), str(site / fixture))
+    # The loader's words are check-template's, with the file and line that finding is placed at.
+    messages = [f"{site / fixture}, line {r['line']}: {r['message']}"
                 for r in template_reports[fixture]["results"] if r["rule"] != "template-reasoner-skipped"]
     with pytest.raises(KnowledgeBaseError) as raised:
         KnowledgeBase.load(extra_regimen_dirs=(site,))
@@ -235,7 +237,8 @@ def test_a_new_agent_is_refused(statements, written):
     (refusal,) = shipped_terms().refusals("site.ttl", text, Graph().parse(data=text, format="turtle"))
     line = next(n for n, l in enumerate(text.splitlines(), 1) if l.startswith(written + " "))
     assert (refusal.rule_id, refusal.line) == ("template-new-agent", line)
-    assert refusal.message.startswith(f"site.ttl, line {line}: {written} is a new agent; agents are knowledge-base")
+    assert refusal.message.startswith(f"{written} is a new agent; agents are knowledge-base")
+    assert refusal.placed.startswith(f"site.ttl, line {line}: {written} is a new agent")
 
 
 def test_restating_a_shipped_agent_is_a_redefinition_not_a_new_agent():
@@ -308,7 +311,8 @@ def test_rule_data_from_a_site_is_refused(statements, written, kind):
     (refusal,) = shipped_terms().refusals("site.ttl", text, Graph().parse(data=text, format="turtle"))
     line = next(n for n, l in enumerate(text.splitlines(), 1) if l.startswith(written + " "))
     assert (refusal.rule_id, refusal.line) == ("template-rule-data", line)
-    assert refusal.message.startswith(f"site.ttl, line {line}: {written} is a {kind}: rule data of the knowledge base")
+    assert refusal.message.startswith(f"{written} is a {kind}: rule data of the knowledge base")
+    assert refusal.placed.startswith(f"site.ttl, line {line}: {written} is a {kind}")
 
 
 def test_a_site_lab_hold_cannot_be_loaded(tmp_path):
