@@ -25,8 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-from chemo_protovalidate.documents import read_document
-from chemo_protovalidate.validate import Validator
+from chemo_protovalidate.check.pipeline import Pipeline
+from chemo_protovalidate.read.documents import read_document
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
     sys.path.insert(0, str(args.corpus_from.resolve()))
     corpus = importlib.import_module("corpus")
     items, _ = corpus.build()
-    validator = Validator()
+    validator = Pipeline()
     orders = [order.triples for item in items
               for order in read_document(item.name, item.data, validator.kb.context).orders]
     batch = getattr(validator.engine, "batch_size", 1)

@@ -43,9 +43,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402
 
-from chemo_protovalidate.documents import read_document  # noqa: E402
-from chemo_protovalidate.knowledge import KnowledgeBase  # noqa: E402
-from chemo_protovalidate.validate import Validator  # noqa: E402
+from chemo_protovalidate.check.knowledge import KnowledgeBase  # noqa: E402
+from chemo_protovalidate.check.pipeline import Pipeline  # noqa: E402
+from chemo_protovalidate.read.documents import read_document  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -122,7 +122,7 @@ def link_files(files: list[Path], folder: Path, copies: int = 1) -> Path:
 # --- In process ------------------------------------------------------------------------
 
 
-def per_order_ms(validator: Validator, items: list[tuple[str, bytes]], min_seconds: float = 1.0,
+def per_order_ms(validator: Pipeline, items: list[tuple[str, bytes]], min_seconds: float = 1.0,
                  min_rounds: int = 1) -> tuple[float, int]:
     """Mean ms per order over whole passes through ``items`` (at least min_seconds), each pass
     one ``check_files`` call as the command makes it (the engine checks orders many at a time)."""
@@ -334,7 +334,7 @@ def baseline(tmp: Path, files: list[Path], items, per_file_ms: float, args) -> N
             conforms, _, _ = pyshacl.validate(data, shacl_graph=shapes_graph, inference="rdfs", advanced=True)
             times.append(time.perf_counter() - started)
             right += conforms == (item.entry["fault"] is None)
-        validator = Validator()
+        validator = Pipeline()
         ours_ms, _ = per_order_ms(validator, [(i.name, i.data) for i, _ in graphs[: args.baseline_orders]])
         mean_ms = statistics.mean(times) * 1000
         rows.append((f"pyshacl.validate in one process ({len(times)} orders)", f"{mean_ms / 1000:.2f} s/order",
@@ -350,7 +350,7 @@ def baseline(tmp: Path, files: list[Path], items, per_file_ms: float, args) -> N
 def growth(tmp: Path, files: list[Path], items, manifest, batch_s: float, args) -> None:
     # Administrations per order: a valid corpus order padded with supportive care.
     base = json.loads(next(i.data for i in items if i.entry["fault"] is None and i.entry["shape"]["administrations"] <= 10))
-    validator = Validator(max_administrations=2000)
+    validator = Pipeline(max_administrations=2000)
     rows = []
     for count in (10, 100, 1000):
         data = wide_order(base, count)
@@ -364,11 +364,11 @@ def growth(tmp: Path, files: list[Path], items, manifest, batch_s: float, args) 
     # Regimens in the knowledge base.
     sample = [(i.name, i.data) for i in items[: args.growth_orders]]
     started = time.perf_counter()
-    shipped = Validator()
+    shipped = Pipeline()
     shipped_load = time.perf_counter() - started
     site = synthetic_regimens(tmp / "regimens", 91)
     started = time.perf_counter()
-    hundred = Validator(kb=KnowledgeBase.load(extra_regimen_dirs=(site,)))
+    hundred = Pipeline(kb=KnowledgeBase.load(extra_regimen_dirs=(site,)))
     hundred_load = time.perf_counter() - started
     regimens = len(hundred.kb.regimen_ids())
     shipped_ms, _ = per_order_ms(shipped, sample)

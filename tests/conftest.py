@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chemo_protovalidate.validate import Validator
+from chemo_protovalidate.check.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "orders"
@@ -24,9 +24,9 @@ def no_network(monkeypatch):
 
 
 @pytest.fixture(scope="session")
-def validator() -> Validator:
-    return Validator()
+def validator() -> Pipeline:
+    return Pipeline()
 
 
-def check_file(validator: Validator, path: Path):
+def check_file(validator: Pipeline, path: Path):
     return validator.check(str(path), path.read_bytes())

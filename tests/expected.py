@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chemo_protovalidate.findings import FileResult
+from chemo_protovalidate.model.findings import FileResult
 
 Row = tuple  # (line, severity, rule, agent, day)
 

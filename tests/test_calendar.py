@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from browser import look_at, png_pixels
-from chemo_protovalidate.calendar import GIVEN, MAX_WIDTH, NOT_GIVEN, WINDOW, Row, render_html, render_text
-from chemo_protovalidate.knowledge import KnowledgeBase
-from chemo_protovalidate.regimens import regimens
+from chemo_protovalidate.author.calendar import GIVEN, MAX_WIDTH, NOT_GIVEN, WINDOW, Row, render_html, render_text
+from chemo_protovalidate.author.regimens import regimens
+from chemo_protovalidate.check.knowledge import KnowledgeBase
 
 COMMAND = shutil.which("protovalidate", path=str(Path(sys.executable).parent)) or "protovalidate"
 RULE_BOOK_REGIMENS = ["D-KRd", "KRd", "KRd-27", "Isa-KRd", "KdD", "KdD-weekly-70", "Kd-weekly-70", "Kd-weekly-56",

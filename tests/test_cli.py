@@ -12,15 +12,15 @@ import jsonschema
 import pytest
 from rdflib import Graph, URIRef
 
-from chemo_protovalidate import __version__
-from chemo_protovalidate.vocabulary import ONTOLOGY, PV
+from chemo_protovalidate.model.version import __version__
+from chemo_protovalidate.model.vocabulary import ONTOLOGY, PV
 from conftest import EXAMPLES, ROOT
 
 COMMAND = shutil.which("protovalidate", path=str(Path(sys.executable).parent)) or "protovalidate"
 VALID = EXAMPLES / "valid" / "KRd-cycle1.jsonld"
 INVALID = EXAMPLES / "invalid" / "dose-level-above-protocol.jsonld"
 WARNING_ONLY = EXAMPLES / "warning" / "dose-level-reduced.jsonld"
-SCHEMA = ROOT / "validator" / "schema" / "report-v1.json"
+SCHEMA = ROOT / "chemo_protovalidate" / "report" / "schema" / "report-v1.json"
 
 
 def _release() -> tuple[str, str]:

@@ -1,14 +1,14 @@
-"""The compiled knowledge base (validator/compiled.py) answers exactly as the parsed one does."""
+"""The compiled knowledge base (chemo_protovalidate/check/compiled.py) answers exactly as the parsed one does."""
 
 from __future__ import annotations
 
 import pytest
 from rdflib import RDF
 
-from chemo_protovalidate import compiled
-from chemo_protovalidate.knowledge import CompiledKnowledgeBase, KnowledgeBase
-from chemo_protovalidate.validate import Validator
-from chemo_protovalidate.vocabulary import PV
+from chemo_protovalidate.check import compiled
+from chemo_protovalidate.check.knowledge import CompiledKnowledgeBase, KnowledgeBase
+from chemo_protovalidate.check.pipeline import Pipeline
+from chemo_protovalidate.model.vocabulary import PV
 from conftest import EXAMPLES
 
 
@@ -19,7 +19,7 @@ def cache_dir(tmp_path, monkeypatch):
 
 
 def _verdicts(kb) -> list:
-    validator = Validator(kb)
+    validator = Pipeline(kb)
     paths = sorted((EXAMPLES / "invalid").glob("*.jsonld"))[:40]
     return [(r.path, [(f.rule_id, f.message) for o in r.orders for f in o.findings])
             for r in validator.check_files((str(p), p.read_bytes()) for p in paths)]

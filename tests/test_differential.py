@@ -2,11 +2,11 @@
 
 The corpus is bench/corpus.py's default one (1,000 full-cycle orders, default
 seed; about one in ten with one fault). Each order is checked by the default
-``Validator()`` (the Oxigraph engine) and by ``Validator(engine=PyshaclEngine)``
+``Pipeline()`` (the Oxigraph engine) and by ``Pipeline(engine=PyshaclEngine)``
 (the reference: pyshacl over the same shapes), and the two must give the same
 findings per order, compared as tests/test_engine_parity.py compares them
 (tests/engine_compare.py). The fast engine checks orders many at a time,
-across files (``Validator.check_files``, as the command does on a folder): each
+across files (``Pipeline.check_files``, as the command does on a folder): each
 order is compared as checked alone and as checked in one run with the rest
 of the sample (or corpus), so that an order that could see another's would
 show.
@@ -34,8 +34,8 @@ import time
 
 import pytest
 
-from chemo_protovalidate.engine import PyshaclEngine
-from chemo_protovalidate.validate import Validator
+from chemo_protovalidate.check.engine import PyshaclEngine
+from chemo_protovalidate.check.pipeline import Pipeline
 from conftest import ROOT
 from engine_compare import comparable
 
@@ -98,7 +98,7 @@ TALLY = {"orders": 0, "faulted": 0, "findings": 0, "seconds": 0.0}
 
 @pytest.fixture(scope="module")
 def reference(validator):
-    return Validator(kb=validator.kb, engine=PyshaclEngine)
+    return Pipeline(kb=validator.kb, engine=PyshaclEngine)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chemo_protovalidate.validate import Validator
+from chemo_protovalidate.check.pipeline import Pipeline
 
 
 def _order(weight_kg: float, height_cm: float, dose_mg: float | None, level: float | None = 56,
@@ -37,7 +37,7 @@ def _order(weight_kg: float, height_cm: float, dose_mg: float | None, level: flo
     }).encode()
 
 
-def _rules(validator: Validator, data: bytes) -> list[str]:
+def _rules(validator: Pipeline, data: bytes) -> list[str]:
     return sorted(f.rule_id for f in validator.check("order.jsonld", data).all_findings())
 
 
@@ -70,7 +70,7 @@ def test_a_dose_without_level_is_judged_against_the_protocol_level(validator):
 
 
 def test_tolerance_is_a_setting():
-    loose = Validator(tolerance_percent=15)
+    loose = Pipeline(tolerance_percent=15)
     assert _rules(loose, _order(120, 190, 140)) == []
     assert _rules(loose, _order(120, 190, 142)) == ["dose-amount-mismatch"]
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import pytest
 
-from chemo_protovalidate.documents import ORDER_SUFFIXES, read_document
-from chemo_protovalidate.engine import PyshaclEngine
+from chemo_protovalidate.check.engine import PyshaclEngine
+from chemo_protovalidate.read.documents import ORDER_SUFFIXES, read_document
 from conftest import EXAMPLES
 from engine_compare import comparable
 

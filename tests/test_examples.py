@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from chemo_protovalidate.documents import ORDER_SUFFIXES
-from chemo_protovalidate.jsonld import FORMAT_RULES
-from chemo_protovalidate.rules import Severity
+from chemo_protovalidate.model.findings import Severity
+from chemo_protovalidate.read.documents import ORDER_SUFFIXES
+from chemo_protovalidate.read.jsonld import FORMAT_RULES
 from conftest import EXAMPLES, check_file
 from expected import actual_rows, expected_path, read_expected
 

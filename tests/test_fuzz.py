@@ -8,8 +8,8 @@ For every document the strategies of tests/fuzz_strategies.py produce:
 - a file that exits 0 holds at least one checked order ("a file with no order in it is a finding");
 - nothing tries the network.
 
-Most documents go through the validator in process (`Validator.check` and the renderers, exactly what the
-`check` command runs per file), on two `Validator` instances; a smaller number go through the real command
+Most documents go through the validator in process (`Pipeline.check` and the renderers, exactly what the
+`check` command runs per file), on two `Pipeline` instances; a smaller number go through the real command
 (`click.testing.CliRunner` on `protovalidate FILE`, twice, and with `--format json`), and a batch goes through
 the installed `protovalidate` executable in two fresh processes with different hash seeds. Each CLI run loads
 the knowledge base again (about 0.25 s) and installs one more audit hook (`forbid_network`: hooks cannot be
@@ -47,17 +47,17 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from chemo_protovalidate.check.pipeline import Pipeline
 from chemo_protovalidate.cli import main
-from chemo_protovalidate.reporting import RENDERERS, Report
-from chemo_protovalidate.rules import Severity
-from chemo_protovalidate.validate import Validator
+from chemo_protovalidate.model.findings import Severity
+from chemo_protovalidate.report import RENDERERS, Report
 
 from fuzz_strategies import (Doc, all_documents, byte_mutations, json_mutations, structured_documents,
                              text_documents)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = jsonschema.Draft202012Validator(
-    json.loads((ROOT / "validator" / "schema" / "report-v1.json").read_text("utf-8")))
+    json.loads((ROOT / "chemo_protovalidate" / "report" / "schema" / "report-v1.json").read_text("utf-8")))
 COMMAND = shutil.which("protovalidate", path=str(Path(sys.executable).parent)) or "protovalidate"
 
 # --- profiles ---------------------------------------------------------------------------------------------------------
@@ -120,7 +120,7 @@ def _signature(error: BaseException) -> str:
     """What makes two failures the same bug: the exception type and where in the validator it was raised."""
     if isinstance(error, AssertionError):
         return f"AssertionError: {str(error).splitlines()[0][:120]}"
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if "/validator/" in f.filename
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if "/chemo_protovalidate/" in f.filename
               or "chemo_protovalidate" in f.filename]
     where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
     return f"{type(error).__name__} at {where}"
@@ -143,13 +143,13 @@ def guarded(family: str, document: Doc, prop) -> None:
 
 # --- the property, in process ----------------------------------------------------------------------------------------
 
-_VALIDATORS: list[Validator] = []
+_VALIDATORS: list[Pipeline] = []
 
 
-def validators() -> list[Validator]:
+def validators() -> list[Pipeline]:
     """Two independent validators, built once: a report must not depend on the instance or on earlier files."""
     if not _VALIDATORS:
-        _VALIDATORS.extend([Validator(), Validator()])
+        _VALIDATORS.extend([Pipeline(), Pipeline()])
     return _VALIDATORS
 
 

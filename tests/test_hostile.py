@@ -123,7 +123,7 @@ _KINDS = ["text", 7, 7.5, True, None, [1, 2], {"x": 1}, [], {}, [{"value": 1, "u
 
 
 def test_the_places_cover_every_key_of_the_format():
-    from chemo_protovalidate.jsonld import KEY_SHAPES
+    from chemo_protovalidate.read.jsonld import KEY_SHAPES
     assert sorted(k for keys in _PLACES.values() for k in keys) == sorted(KEY_SHAPES)
 
 
@@ -145,7 +145,7 @@ def test_any_value_for_any_key_is_a_placed_finding_never_a_traceback(validator, 
 
 
 def _wrong_kind(key: str, value) -> bool:
-    from chemo_protovalidate.jsonld import KEY_SHAPES
+    from chemo_protovalidate.read.jsonld import KEY_SHAPES
     shape = KEY_SHAPES[key]
     if value is None or shape == "list" or shape == "part":
         return False

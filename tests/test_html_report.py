@@ -1,6 +1,6 @@
 """`--format html`: one self-contained page per run, each order's calendar with its findings on it.
 
-The report comes from the real Validator on a few example files (named
+The report comes from the real Pipeline on a few example files (named
 relative to the repository root, every test runs from there). The page is
 parsed back with html.parser and compared with the results it was drawn
 from; tests/snapshots/report.html holds the page for that report
@@ -20,11 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from chemo_protovalidate.findings import Administration, FileResult, Finding, OrderResult
-from chemo_protovalidate.knowledge import KnowledgeBaseVersion, Source
-from chemo_protovalidate.reporting import html as html_report
-from chemo_protovalidate.reporting.model import Report, order_title, summary
-from chemo_protovalidate.rules import Severity
+from chemo_protovalidate.model.findings import (Administration, FileResult, Finding, KnowledgeBaseVersion, OrderResult, Severity, Source)
+from chemo_protovalidate.report import html as html_report
+from chemo_protovalidate.report.common import Report, order_title, summary
 from conftest import ROOT
 from browser import look_at, png_pixels
 
@@ -36,7 +34,7 @@ NOT_JSON = "examples/orders/invalid/not-json.jsonld"  # a finding about the file
 PATHS = [VALID, OFF_SCHEDULE, HYDRATION, NOT_JSON]
 VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source", "track", "wbr"}
 
-# The page's colours the screenshot is read by (validator/reporting/html.py's CSS).
+# The page's colours the screenshot is read by (chemo_protovalidate/report/html.py's CSS).
 GIVEN_FILL = bytes.fromhex("ccfbf1")
 ERROR_FILL = bytes.fromhex("dc2626")
 WARNING_FILL = bytes.fromhex("f59e0b")

@@ -13,10 +13,11 @@ import json
 import pytest
 from rdflib import RDF, Graph, Literal, URIRef
 
-from chemo_protovalidate.config import ConfigError, load_settings
-from chemo_protovalidate.knowledge import KnowledgeBase, KnowledgeBaseError, KnowledgeBaseVersion
-from chemo_protovalidate.validate import Validator
-from chemo_protovalidate.vocabulary import ONTOLOGY, PV
+from chemo_protovalidate.check.knowledge import KnowledgeBase, KnowledgeBaseError, read_version
+from chemo_protovalidate.check.pipeline import Pipeline
+from chemo_protovalidate.model.findings import KnowledgeBaseVersion
+from chemo_protovalidate.model.vocabulary import ONTOLOGY, PV
+from chemo_protovalidate.settings import ConfigError, load_settings
 from conftest import EXAMPLES, ROOT
 
 KB = "https://w3id.org/protovalidate/kb/"
@@ -82,7 +83,7 @@ def test_an_ontology_that_does_not_say_which_it_is_cannot_judge_an_order(release
 
 def test_the_shipped_release_file_states_both_once():
     release = Graph().parse(ROOT / "ontology" / "release.ttl")
-    version = KnowledgeBaseVersion.of(release)
+    version = read_version(release)
     assert version.rule_book == "2"
     assert KnowledgeBase.load().version == version
 
@@ -123,7 +124,7 @@ def drifted_kcyd() -> bytes:
 @pytest.mark.parametrize("threshold, recalculate", [(None, True), (14.9, True), (15, False), (20, False)],
                          ids=["default-10", "14.9", "15-exactly", "20"])
 def test_the_weight_change_threshold_decides_for_cyclophosphamide_not_carfilzomib(drifted_kcyd, threshold, recalculate):
-    result = Validator(weight_change_percent=threshold).check("drift.jsonld", drifted_kcyd)
+    result = Pipeline(weight_change_percent=threshold).check("drift.jsonld", drifted_kcyd)
     agents = sorted(f.agent for f in result.all_findings() if f.rule_id == "weight-change-recalculate")
     assert agents == (["cyclophosphamide"] if recalculate else []), [f.message for f in result.all_findings()]
 
@@ -132,7 +133,7 @@ def test_pyproject_rule_ids_are_held_to_the_rules_the_check_has(tmp_path):
     (tmp_path / "pyproject.toml").write_text(
         '[tool.protovalidate.rules]\ninfusion-too-short = "warning"\ninfusion-too-shrt = "off"\n', "utf-8")
     settings = load_settings(tmp_path)
-    known = Validator().rules()
+    known = Pipeline().rules()
     with pytest.raises(ConfigError, match=r"infusion-too-shrt \(did you mean infusion-too-short\?\)") as refused:
         settings.check_rule_ids(known)
     assert "infusion-too-short " not in str(refused.value).replace("mean infusion-too-short?", "")

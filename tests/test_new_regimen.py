@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from chemo_protovalidate.knowledge import KnowledgeBase
-from chemo_protovalidate.validate import Validator
+from chemo_protovalidate.check.knowledge import KnowledgeBase
+from chemo_protovalidate.check.pipeline import Pipeline
 
 # A made-up regimen, for the mechanism only: carfilzomib weekly 56 (the shared
 # dosings) with cyclophosphamide 500 mg flat on day 1.
@@ -44,7 +44,7 @@ def _order(cyclophosphamide_day: int, carfilzomib_level: int) -> bytes:
 
 def test_a_regimen_file_in_a_directory_is_enough(tmp_path):
     (tmp_path / "Test-KCy.ttl").write_text(REGIMEN, "utf-8")
-    validator = Validator(KnowledgeBase.load(extra_regimen_dirs=(tmp_path,)))
+    validator = Pipeline(KnowledgeBase.load(extra_regimen_dirs=(tmp_path,)))
     assert "Test-KCy" in validator.kb.regimen_ids()
     assert validator.check("ok.jsonld", _order(1, 56)).all_findings() == []
     rules = sorted(f.rule_id for f in validator.check("bad.jsonld", _order(2, 70)).all_findings())
@@ -53,5 +53,5 @@ def test_a_regimen_file_in_a_directory_is_enough(tmp_path):
 
 
 def test_without_the_file_the_regimen_is_unknown():
-    rules = [f.rule_id for f in Validator().check("x.jsonld", _order(1, 56)).all_findings()]
+    rules = [f.rule_id for f in Pipeline().check("x.jsonld", _order(1, 56)).all_findings()]
     assert rules == ["unknown-regimen"]

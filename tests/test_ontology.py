@@ -8,7 +8,7 @@ import owlready2
 import pytest
 from rdflib import RDF, Graph, Literal, Namespace
 
-from chemo_protovalidate.knowledge import KnowledgeBase
+from chemo_protovalidate.check.knowledge import KnowledgeBase
 
 pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="HermiT needs Java, which this machine lacks")
 KB = Namespace("https://w3id.org/protovalidate/kb/")

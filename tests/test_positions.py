@@ -15,7 +15,7 @@ import json
 import json_source_map
 from hypothesis import given, settings, strategies as st
 
-from chemo_protovalidate.jsonld import JsonDocument
+from chemo_protovalidate.read.jsonld import JsonDocument
 from conftest import EXAMPLES
 
 

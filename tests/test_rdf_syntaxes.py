@@ -7,9 +7,9 @@ import json
 import pytest
 from rdflib import Graph
 
-from chemo_protovalidate import jsonld
-from chemo_protovalidate.documents import ORDER_SUFFIXES
-from chemo_protovalidate.jsonld import FORMAT_RULES
+from chemo_protovalidate.read import jsonld
+from chemo_protovalidate.read.documents import ORDER_SUFFIXES
+from chemo_protovalidate.read.jsonld import FORMAT_RULES
 from conftest import EXAMPLES, check_file
 from expected import expected_path, read_expected
 

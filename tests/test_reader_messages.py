@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from chemo_protovalidate.jsonld import KEY_SHAPES
+from chemo_protovalidate.read.jsonld import KEY_SHAPES
 from conftest import EXAMPLES, ROOT
 
 BASE = json.loads((EXAMPLES / "valid" / "KRd-cycle2.jsonld").read_text("utf-8"))

@@ -1,6 +1,6 @@
 """The machine formats (sarif, github, junit, shacl): snapshots, plus checks that can fail on their own.
 
-The report comes from the real Validator on a fixed set of example files,
+The report comes from the real Pipeline on a fixed set of example files,
 named relative to the repository root (the renderers make paths relative to
 the working directory, so every test runs from there). Snapshots live in
 tests/snapshots/; `UPDATE_SNAPSHOTS=1 pytest tests/test_reporting.py` writes
@@ -23,17 +23,15 @@ import jsonschema
 import pytest
 from rdflib import RDF, Graph, Literal, URIRef
 
-from chemo_protovalidate.findings import FileResult, Finding, OrderResult
-from chemo_protovalidate.knowledge import KnowledgeBaseVersion, Source
-from chemo_protovalidate.reporting import RENDERERS, Report, github, sarif, summary_line
-from chemo_protovalidate.reporting.model import order_title, source_text
-from chemo_protovalidate.rules import Severity
-from chemo_protovalidate.vocabulary import ONTOLOGY, PV, PVR, SH
+from chemo_protovalidate.model.findings import FileResult, Finding, KnowledgeBaseVersion, OrderResult, Severity, Source
+from chemo_protovalidate.model.vocabulary import ONTOLOGY, PV, PVR, SH
+from chemo_protovalidate.report import RENDERERS, Report, github, sarif, summary_line
+from chemo_protovalidate.report.common import order_title, source_text
 from conftest import ROOT
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
-REPORT_SCHEMA = ROOT / "validator" / "schema" / "report-v1.json"
+REPORT_SCHEMA = ROOT / "chemo_protovalidate" / "report" / "schema" / "report-v1.json"
 # The snapshot's knowledge base: fixed, so that a release of the knowledge base does not change the snapshots.
 SNAPSHOT_KB = KnowledgeBaseVersion("0", "0.0.0-snapshot")
 EXTENSIONS = {"sarif": "sarif", "github": "github", "junit": "xml", "shacl": "ttl"}
@@ -553,7 +551,7 @@ def test_html_information_is_shown_and_passes(info_report):
 
 def test_findings_that_differ_only_by_day_are_one_that_lists_the_days():
     from dataclasses import replace as changed
-    from chemo_protovalidate.reporting.model import by_days
+    from chemo_protovalidate.report.common import by_days
     base = Finding("off-schedule", Severity.ERROR, "lenalidomide on cycle 1 day 22: not a day of the protocol.",
                    agent="lenalidomide", cycle=1, day=22, value="22", focus="_:a1", key="days")
     day23 = changed(base, day=23, value="23", message=base.message.replace("day 22", "day 23"))

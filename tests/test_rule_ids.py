@@ -12,14 +12,13 @@ import json
 import pytest
 from rdflib import Graph, URIRef
 
-from chemo_protovalidate.engine import PyshaclEngine
-from chemo_protovalidate.findings import FileResult, OrderResult, apply_severity_overrides
-from chemo_protovalidate.knowledge import KnowledgeBase
-from chemo_protovalidate.reporting import RENDERERS, Report
-from chemo_protovalidate.reporting import shacl as shacl_report
-from chemo_protovalidate.rules import Catalogue, CatalogueError, Severity
-from chemo_protovalidate.validate import Validator, rule_infos
-from chemo_protovalidate.vocabulary import SH
+from chemo_protovalidate.check.engine import PyshaclEngine
+from chemo_protovalidate.check.knowledge import KnowledgeBase
+from chemo_protovalidate.check.pipeline import Pipeline, rule_infos
+from chemo_protovalidate.check.rules import Catalogue, CatalogueError
+from chemo_protovalidate.model.findings import FileResult, OrderResult, Severity, apply_severity_overrides
+from chemo_protovalidate.model.vocabulary import SH
+from chemo_protovalidate.report import RENDERERS, Report, shacl as shacl_report
 
 ORDER = "<https://w3id.org/protovalidate/ontology#ChemotherapyOrder>"
 PREFIXES = """@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .
@@ -66,8 +65,8 @@ def kb() -> KnowledgeBase:
 
 
 @pytest.fixture(scope="module")
-def validator(kb) -> Validator:
-    return Validator(kb)
+def validator(kb) -> Pipeline:
+    return Pipeline(kb)
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, URIRef
 
-from chemo_protovalidate.knowledge import (KnowledgeBase, KnowledgeBaseError, shipped_terms, subject_position)
-from chemo_protovalidate.validate import Validator
+from chemo_protovalidate.check.knowledge import KnowledgeBase, KnowledgeBaseError, shipped_terms, subject_position
+from chemo_protovalidate.check.pipeline import Pipeline
 from conftest import EXAMPLES, ROOT, check_file
 
 BIN = Path(sys.executable).parent
@@ -190,14 +190,14 @@ def test_a_refused_site_folder_in_pyproject_is_exit_2_for_every_command(tmp_path
 def test_after_a_refusal_a_shipped_order_is_judged_as_before(tmp_path, site_text, changed):
     path = order(tmp_path, *changed)
     shipped = KnowledgeBase.load()
-    rules = {f.rule_id for f in check_file(Validator(shipped), path).all_findings()}
+    rules = {f.rule_id for f in check_file(Pipeline(shipped), path).all_findings()}
     assert "off-schedule" in rules
     # The hole is real: merged into the shipped graph, the site file's statements would let the order through.
     merged = Graph()
     merged += shipped.graph
     merged += Graph().parse(data=site_text, format="turtle")
     opened = KnowledgeBase.from_graphs(merged, shipped.shapes, shipped.context)
-    assert "off-schedule" not in {f.rule_id for f in check_file(Validator(opened), path).all_findings()}
+    assert "off-schedule" not in {f.rule_id for f in check_file(Pipeline(opened), path).all_findings()}
     # Refused, in process and on the command line; the shipped order is then judged as before.
     site = tmp_path / "site"
     site.mkdir()
@@ -206,7 +206,7 @@ def test_after_a_refusal_a_shipped_order_is_judged_as_before(tmp_path, site_text
         KnowledgeBase.load(extra_regimen_dirs=(site,))
     refused = run("check", "--regimens", str(site), str(path))
     assert refused.returncode == 2 and refused.stdout == "", refused.stdout + refused.stderr
-    assert {f.rule_id for f in check_file(Validator(KnowledgeBase.load()), path).all_findings()} == rules
+    assert {f.rule_id for f in check_file(Pipeline(KnowledgeBase.load()), path).all_findings()} == rules
     done = run("check", "--format", "json", str(path))
     assert done.returncode == 1 and "off-schedule" in done.stdout
 

@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, Literal, URIRef
 
-from chemo_protovalidate.knowledge import KnowledgeBase
-from chemo_protovalidate.templates import TEMPLATE_RULES
-from chemo_protovalidate.validate import Validator
+from chemo_protovalidate.author.templates import TEMPLATE_RULES
+from chemo_protovalidate.check.knowledge import KnowledgeBase
+from chemo_protovalidate.check.pipeline import Pipeline
 from conftest import EXAMPLES, ROOT, check_file
 from expected import actual_rows, expected_path, read_expected
 
@@ -138,7 +138,7 @@ LABELS = [
 
 @pytest.fixture(scope="module")
 def checker():
-    from chemo_protovalidate.templates import TemplateChecker
+    from chemo_protovalidate.author.templates import TemplateChecker
 
     return TemplateChecker()
 
@@ -194,7 +194,7 @@ def test_without_java_the_reasoner_is_skipped_with_a_notice():
 def test_the_reading_view_holds_every_dosings_constraints():
     """regimens.py (what `regimens` and `show` read) carries each dosing's days, routes, level and infusion minimum
     as the data states them: what a calendar needs to show every constraint."""
-    from chemo_protovalidate.regimens import regimens
+    from chemo_protovalidate.author.regimens import regimens
 
     kb = KnowledgeBase.load()
     graph, seen = kb.graph, 0
@@ -247,7 +247,7 @@ def test_the_ninth_regimen_loads_from_a_directory(tmp_path):
     # Everything Isa-Kd-site gives beyond the shared dosings comes from the temporary file.
     own = URIRef("https://w3id.org/protovalidate/kb/Isa-Kd-site-dexamethasone-20")
     assert kb.graph.value(own, URIRef(PV + "fromCycle")) == Literal(1)
-    validator = Validator(kb)
+    validator = Pipeline(kb)
     orders = tmp_path / "orders"
     orders.mkdir()
     for order in ISA_KD_ORDERS:

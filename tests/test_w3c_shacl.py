@@ -32,15 +32,14 @@ import pytest
 from rdflib import BNode, Graph, Namespace, URIRef
 from rdflib.collection import Collection
 
-from chemo_protovalidate.engine import OxigraphEngine
-from chemo_protovalidate.findings import FileResult, Finding, OrderResult
-from chemo_protovalidate.knowledge import KnowledgeBase
-from chemo_protovalidate.reporting import Report
-from chemo_protovalidate.reporting import shacl as shacl_report
-from chemo_protovalidate.rules import Catalogue, CatalogueError, Severity, prebinding_problem
-from chemo_protovalidate.terms import text, to_rdflib
-from chemo_protovalidate.validate import Validator, rule_infos
-from chemo_protovalidate.vocabulary import SH
+from chemo_protovalidate.check.engine import OxigraphEngine
+from chemo_protovalidate.check.knowledge import KnowledgeBase
+from chemo_protovalidate.check.pipeline import Pipeline, rule_infos
+from chemo_protovalidate.check.rules import Catalogue, CatalogueError, prebinding_problem
+from chemo_protovalidate.model.findings import FileResult, Finding, OrderResult, Severity
+from chemo_protovalidate.model.terms import text, to_rdflib
+from chemo_protovalidate.model.vocabulary import SH
+from chemo_protovalidate.report import Report, shacl as shacl_report
 from conftest import ROOT
 
 SUITE = Path(__file__).parent / "data" / "w3c-shacl"
@@ -166,7 +165,7 @@ def _key(engine: OxigraphEngine, term):
     if not isinstance(term, ox.BlankNode):
         return to_rdflib(term)
     return ("blank", frozenset((to_rdflib(q.predicate), None if isinstance(q.object, ox.BlankNode) else to_rdflib(q.object))
-                               for q in engine.store.quads_for_pattern(term, None, None)))
+                               for q in engine.result_store.quads_for_pattern(term, None, None)))
 
 
 def _expected_key(graph: Graph, term):
@@ -305,9 +304,9 @@ def test_site_shapes_the_engine_refuses_are_a_tool_error_not_a_traceback(tmp_pat
 
 
 def test_validator_turns_a_catalogue_error_into_a_knowledge_base_error():
-    from chemo_protovalidate.knowledge import KnowledgeBaseError
+    from chemo_protovalidate.check.knowledge import KnowledgeBaseError
 
     shapes = Graph().parse(data=PREFIXES + "ex:S a sh:NodeShape ; sh:targetNode ex:a ; sh:in ( ex:a ) .",
                            format="turtle")
     with pytest.raises(KnowledgeBaseError, match="sh:in"):
-        Validator(KnowledgeBase(graph=Graph(), shapes=shapes, context={}))
+        Pipeline(KnowledgeBase(graph=Graph(), shapes=shapes, context={}))
