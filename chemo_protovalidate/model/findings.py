@@ -68,8 +68,6 @@ class RuleInfo:
         return self.severities or (self.severity,)
 
 
-
-
 @dataclass(frozen=True)
 class Finding:
     rule_id: str

@@ -165,7 +165,6 @@ class JsonDocument:
         return data
 
 
-
 # One token of a JSON text that json.loads has accepted (NaN and Infinity included, as Python reads them).
 _TOKEN = re.compile(r'[ \t\n\r]*(?:("(?:[^"\\]|\\.)*")|([{}\[\]:,])|(-?\d[\d.eE+-]*|true|false|null|NaN|-?Infinity))')
 
