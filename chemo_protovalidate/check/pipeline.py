@@ -13,7 +13,7 @@ from chemo_protovalidate.check.engine import Engine, OxigraphEngine
 from chemo_protovalidate.check.knowledge import KnowledgeBase, KnowledgeBaseError
 from chemo_protovalidate.check.rules import Catalogue, CatalogueError, shapes_by_rule_id
 from chemo_protovalidate.model.findings import (Administration, FileResult, Finding, OrderResult, RuleInfo, Severity,
-                                                apply_severity_overrides)
+                                                apply_severity_overrides, placed)
 from chemo_protovalidate.model.terms import number, text
 from chemo_protovalidate.model.vocabulary import PV
 from chemo_protovalidate.read.documents import OrderInput, read_document
@@ -120,10 +120,7 @@ class Pipeline:
             findings = []
             for finding in found:
                 finding = _with_its_only_day(finding, order)
-                position = order.locate(finding)
-                if position:
-                    finding = replace(finding, line=position[0], column=position[1])
-                findings.append(finding)
+                findings.append(placed(finding, order.locate(finding)))
             findings.sort(key=_reading_order)
             entry.result.orders.append(OrderResult(
                 label=order.label,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import NamedTuple
 
 from chemo_protovalidate.model.vocabulary import SH
 
@@ -91,6 +92,25 @@ class Finding:
     days: tuple[int, ...] = ()
     """Of a finding that stands for the same finding on several days (report.common.by_days): each day;
     ``day`` is then the first, and the message lists them all."""
+    fhir_path: str | None = None
+    """On a FHIR input, the FHIR path of the element it points at (docs/fhir.md): Bundle.entry[1].resource..."""
+
+
+class Place(NamedTuple):
+    """Where in the file a finding points: a tuple (line, column), as every reader's positions are, with the
+    FHIR path of the element on a FHIR input."""
+
+    line: int
+    column: int
+    fhir_path: str | None = None
+
+
+def placed(finding: "Finding", place: "tuple[int, int] | Place | None") -> "Finding":
+    """The finding at a place (a reader's (line, column), or a Place that also names a FHIR path)."""
+    if not place:
+        return finding
+    fhir_path = place.fhir_path if isinstance(place, Place) else None
+    return replace(finding, line=place[0], column=place[1], fhir_path=fhir_path or finding.fhir_path)
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pyoxigraph as ox
 
-from chemo_protovalidate.model.findings import Finding, Severity
+from chemo_protovalidate.model.findings import Finding, Place, Severity, placed
 from chemo_protovalidate.model.vocabulary import CONTEXT_V1
 
 # Keywords an order or a node in it may use; any other key must be a term. (@graph only at the top.)
@@ -142,10 +142,13 @@ class JsonDocument:
     """Every place each node (by @id) is written: a shared patient stands in each order."""
     data: Any = None
     _offsets: dict[str, int] | None = None
+    _places: Callable[[str], Place | None] | None = None
 
-    def position(self, pointer: str) -> tuple[int, int] | None:
+    def position(self, pointer: str) -> tuple[int, int] | Place | None:
         """1-based line and column of the value at a JSON pointer: where its key starts (an array
         item or the document itself: where its value starts)."""
+        if self._places is not None:
+            return self._places(pointer)
         if self._offsets is None:
             try:
                 self._offsets = _offsets(self.text)
@@ -204,22 +207,43 @@ def _offsets(text: str) -> dict[str, int]:
             open_containers.append([here, False, 0])
     return found
 
-def read(text: str, project_context: dict, max_administrations: int | None = None) -> JsonDocument:
-    doc = JsonDocument(text)
+_NOT_LOADED = object()
+
+
+def load_json(text: str) -> tuple[Any, Finding | None]:
+    """The JSON value of a text as every JSON reader here reads it (order format and FHIR alike), or the
+    not-json finding: NaN, Infinity and numbers past a float are refused; an object that had a key twice
+    is a dict with ``duplicates`` (duplicate_keys)."""
     try:
-        data = json.loads(text, object_pairs_hook=_object, parse_constant=_reject_constant, parse_float=_finite,
-                          parse_int=_integer)
+        return json.loads(text, object_pairs_hook=_object, parse_constant=_reject_constant, parse_float=_finite,
+                          parse_int=_integer), None
     except _NonFinite as error:
         line = _line_of(text, re.compile(r"(?<![\w\"])-?(NaN|Infinity|\d[\d.]*[eE]\+?\d{3,}|\d{310,})\b"))
-        doc.findings.append(format_finding("not-json", str(error), line))
-        return doc
+        return _NOT_LOADED, format_finding("not-json", str(error), line)
     except json.JSONDecodeError as error:
-        doc.findings.append(format_finding(
-            "not-json", f"not valid JSON: {error.msg} line {error.lineno} column {error.colno}", (error.lineno, error.colno)))
-        return doc
+        return _NOT_LOADED, format_finding(
+            "not-json", f"not valid JSON: {error.msg} line {error.lineno} column {error.colno}", (error.lineno, error.colno))
     except RecursionError:
-        doc.findings.append(format_finding("not-json", "the JSON is nested too deeply to be an order"))
-        return doc
+        return _NOT_LOADED, format_finding("not-json", "the JSON is nested too deeply to be an order")
+
+
+def duplicate_keys(value: Any) -> list[str]:
+    """The keys a JSON object of load_json() had more than once (none for anything else)."""
+    return list(getattr(value, "duplicates", []))
+
+
+def read(text: str, project_context: dict, max_administrations: int | None = None,
+         loaded: Any = _NOT_LOADED, places: Callable[[str], Place | None] | None = None) -> JsonDocument:
+    """The orders of a JSON-LD text. ``loaded``: its value, when the caller has it from load_json already;
+    ``places``: where a JSON pointer of the text points in the file the text was made from (a FHIR file:
+    the mapped order's elements are placed at the FHIR elements they came from)."""
+    doc = JsonDocument(text, _places=places)
+    if loaded is _NOT_LOADED:
+        loaded, finding = load_json(text)
+        if finding is not None:
+            doc.findings.append(finding)
+            return doc
+    data = loaded
 
     doc.data = data
     walker = _Walker(doc, project_context)
@@ -570,10 +594,9 @@ FORMAT_RULES = {
 }
 
 
-def format_finding(rule: str, message: str, position: tuple[int, int] | None = None) -> Finding:
+def format_finding(rule: str, message: str, position: tuple[int, int] | Place | None = None) -> Finding:
     assert rule in FORMAT_RULES, rule
-    line, column = position if position else (None, None)
-    return Finding(rule_id=rule, severity=Severity.ERROR, message=message, line=line, column=column)
+    return placed(Finding(rule_id=rule, severity=Severity.ERROR, message=message), position)
 
 
 def order_too_large(label: str, count: int, limit: int, position: tuple[int, int] | None = None) -> Finding:
