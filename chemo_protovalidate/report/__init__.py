@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from chemo_protovalidate.report import github, html, json_report, junit, sarif, shacl, text
+from chemo_protovalidate.report import github, html, json_report, junit, operationoutcome, sarif, shacl, text
 from chemo_protovalidate.report.common import Report, summary, summary_line
 
 RENDERERS: dict[str, Callable[[Report], str]] = {
@@ -19,6 +19,7 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
     "junit": junit.render,
     "shacl": shacl.render,
     "html": html.render,
+    "operationoutcome": operationoutcome.render,
 }
 
 __all__ = ["RENDERERS", "Report", "summary", "summary_line"]
