@@ -26,7 +26,8 @@ from chemo_protovalidate.model.version import __version__
 from chemo_protovalidate.read.documents import ORDER_SUFFIXES
 from chemo_protovalidate.read.limits import MAX_ADMINISTRATIONS, MAX_BYTES
 from chemo_protovalidate.report import RENDERERS, Report, summary_line
-from chemo_protovalidate.settings import FAIL_ON, PERCENT_RANGE, ConfigError, Settings, load_settings, open_pipeline
+from chemo_protovalidate.settings import (FAIL_ON, INPUTS, PERCENT_RANGE, ConfigError, Settings, load_fhir_map,
+                                          load_settings, open_pipeline)
 
 class ToolError(click.ClickException):
     """The tool could not do its job: exit status 2, never 1."""
@@ -127,6 +128,14 @@ def main() -> None:
     logging.getLogger("rdflib").setLevel(logging.ERROR)
 
 
+INPUT_OPTION = click.option(
+    "--input", "input_kind", type=click.Choice(INPUTS), default=None,
+    help="What a JSON file is [default: auto, by its top level]: jsonld (order format) or fhir (a FHIR R4 "
+         "document or a CDS Hooks body, docs/fhir.md). Also [tool.protovalidate] input.")
+FHIR_MAP_OPTION = click.option(
+    "--fhir-map", "fhir_map", type=click.Path(exists=True, dir_okay=False), default=None, metavar="FILE",
+    help="A TOML file of the site's FHIR canonicals and codes (docs/fhir.md); replaces [tool.protovalidate.fhir].")
+
 REGIMENS_OPTION = click.option(
     "--regimens", "regimen_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
     help="A directory of the site's own regimen templates (*.ttl), loaded beside the shipped ones; repeatable. "
@@ -174,16 +183,19 @@ def _report_options(command):
 @click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
               help="Processes that check files side by side; the report is the same with any number.")
 @click.option("--list-rules", is_flag=True, help="List every rule (id, severity, source) and exit.")
+@INPUT_OPTION
+@FHIR_MAP_OPTION
 def check(paths: tuple[str, ...], output_format: str | None, output: str | None, extra_reports: tuple[str, ...],
           color: str, fail_on: str | None, tolerance: float | None, weight_change: float | None,
           regimen_dirs: tuple[str, ...],
-          stdin_filename: str | None, max_bytes: int, max_administrations: int, jobs: int, list_rules: bool) -> None:
-    """Check chemotherapy orders (JSON-LD, Turtle, N-Triples, RDF/XML) against their regimen protocols.
+          stdin_filename: str | None, max_bytes: int, max_administrations: int, jobs: int, list_rules: bool,
+          input_kind: str | None, fhir_map: str | None) -> None:
+    """Check chemotherapy orders (JSON-LD, Turtle, N-Triples, RDF/XML, FHIR R4 JSON) against their regimen protocols.
 
     A directory means the order files under it; a quoted glob ("orders/**/*.jsonld") is expanded; - reads
     standard input. Settings come from [tool.protovalidate] in the nearest pyproject.toml; options win.
     """
-    settings = _settings()
+    settings = _settings(fhir_map)
     if list_rules:
         _list_rules(regimen_dirs, settings)
         return
@@ -197,7 +209,8 @@ def check(paths: tuple[str, ...], output_format: str | None, output: str | None,
         from chemo_protovalidate.check.runner import check_paths  # after the guard: nothing below may reach the network
 
         pipeline = open_pipeline(settings, _regimen_dirs(regimen_dirs, settings), tolerance, weight_change,
-                                 max_administrations=max_administrations, administrations=drawn)
+                                 max_administrations=max_administrations, administrations=drawn,
+                                 input_kind=input_kind)
         results = list(check_paths(pipeline, files, stdin_filename, max_bytes, jobs))
     except (KnowledgeBaseError, ConfigError) as error:
         raise ToolError(str(error)) from error
@@ -210,6 +223,60 @@ def check(paths: tuple[str, ...], output_format: str | None, output: str | None,
     report = Report(results, fail_on_severity, pipeline.rules(), color=_use_color(color),
                     knowledge_base=pipeline.kb.version)
     _report_and_exit(report, output_format, output, extra_reports)
+
+
+@main.command("convert")
+@click.argument("path", metavar="FILE")
+@click.option("--input", "input_kind", type=click.Choice(["auto", "fhir"]), default="auto", show_default=True,
+              help="auto: FILE must be FHIR by its top level; fhir: read it as FHIR whatever it is.")
+@FHIR_MAP_OPTION
+@click.option("--max-bytes", type=click.IntRange(1), default=MAX_BYTES, show_default=True,
+              help="A larger file is a finding, not read (SECURITY.md).")
+def convert(path: str, input_kind: str, fhir_map: str | None, max_bytes: int) -> None:
+    """Print the order-format orders a FHIR document maps to, as one JSON array (docs/fhir.md).
+
+    The orders are exactly those checked: left-out requests and orders not checked are absent. The
+    converter's findings go to standard error; the exit status is 1 when one is an error.
+    """
+    import json
+
+    from chemo_protovalidate.check.runner import read_file
+    from chemo_protovalidate.read.fhir_document import mapped_orders
+    from chemo_protovalidate.read.jsonld import load_json
+
+    settings = _settings(fhir_map)
+    try:
+        site_map = open_pipeline(settings).fhir_map if settings.fhir_map else None
+    except (KnowledgeBaseError, ConfigError) as error:
+        raise ToolError(str(error)) from error
+    read = read_file(path, None, max_bytes)
+    if isinstance(read, FileResult):
+        if read.tool_error:
+            raise ToolError(f"{path}: {read.tool_error}")
+        findings, orders = read.findings, []
+    else:
+        text = read[1].decode("utf-8", errors="replace")
+        value, finding = load_json(text)
+        if finding is not None:
+            findings, orders = [finding], []
+        elif input_kind == "auto" and not _is_fhir_document(value):
+            raise ToolError(f"{path}: not a FHIR document or CDS Hooks body (no resourceType at its top); "
+                            f"`protovalidate convert --input fhir` reads it as FHIR all the same")
+        else:
+            orders, findings = mapped_orders(text, value, site_map)
+    click.echo(json.dumps(orders, indent=2, ensure_ascii=False))
+    for finding in findings:
+        where = ":".join(str(n) for n in (finding.line, finding.column) if n is not None)
+        at = f" (at {finding.fhir_path})" if finding.fhir_path else ""
+        click.echo(f"{path}{':' + where if where else ''}: {finding.severity.value}[{finding.rule_id}] "
+                   f"{finding.message}{at}", err=True)
+    sys.exit(1 if any(f.severity is Severity.ERROR for f in findings) else 0)
+
+
+def _is_fhir_document(value) -> bool:
+    from chemo_protovalidate.read.fhir import kind
+
+    return kind(value) is not None
 
 
 @main.command("check-template")
@@ -288,9 +355,14 @@ def _use_color(choice: str) -> bool:
     return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
 
-def _settings() -> Settings:
+def _settings(fhir_map: str | None = None) -> Settings:
+    """[tool.protovalidate]; a --fhir-map file replaces its FHIR site map."""
     try:
-        return load_settings()
+        settings = load_settings()
+        if fhir_map is not None:
+            table, origin = load_fhir_map(Path(fhir_map))
+            settings = replace(settings, fhir_map=table, fhir_map_origin=origin)
+        return settings
     except ConfigError as error:
         raise ToolError(str(error)) from error
 

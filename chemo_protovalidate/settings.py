@@ -26,7 +26,11 @@ FAIL_ON = ("error", "warning")
 PERCENT_RANGE = (0, 50)
 """The range of the percentage settings (tolerance, weight-change-threshold), as the command line's."""
 
-KEYS = {"tolerance", "weight-change-threshold", "fail-on", "format", "regimens", "exclude", "rules"}
+KEYS = {"tolerance", "weight-change-threshold", "fail-on", "format", "regimens", "exclude", "rules", "input", "fhir"}
+INPUTS = ("auto", "jsonld", "fhir")
+"""What a JSON file is read as: by its top level, always order format, always FHIR (docs/fhir.md)."""
+FHIR_MAP_TABLES = {"regimens", "agents", "routes"}
+FHIR_ROUTES = ("IV", "SC", "PO")
 
 
 class ConfigError(Exception):
@@ -48,6 +52,12 @@ class Settings:
     """Rule id → severity it is reported at: error, warning, info, or off."""
     where: str | None = None
     """What a message about these settings names, when not the file they come from."""
+    input: str | None = None
+    fhir_map: dict = field(default_factory=dict)
+    """The site's FHIR map (docs/fhir.md, the site map): {"regimens": {canonical: id}, "agents": {system: {code:
+    id}}, "routes": {system: {code: route}}}, its shape checked; its ids are checked against the knowledge base
+    by open_pipeline."""
+    fhir_map_origin: str | None = None
 
     def excluded(self, path: Path) -> bool:
         if self.origin is None or not self.exclude:
@@ -59,15 +69,21 @@ class Settings:
         return any(relative.match(pattern) or relative.as_posix().startswith(pattern.rstrip("*/") + "/")
                    for pattern in self.exclude)
 
-    def check_rule_ids(self, known: Iterable[str]) -> None:
-        """A level for a rule id the checks do not have would silence nothing: refused, never ignored."""
+    def check_rule_ids(self, known: Iterable[str], fixed: Iterable[str] = ()) -> None:
+        """A level for a rule id the checks do not have would silence nothing: refused, never ignored. Nor may
+        a site re-level a ``fixed`` rule: a FHIR error means an order that could not be read, which must never
+        pass (docs/fhir.md, exact reading)."""
         known = sorted(set(known))
         unknown = sorted(set(self.rules) - set(known))
-        if not unknown:
-            return
-        named = "; ".join(_unknown_name(rule_id, known) for rule_id in unknown)
-        raise ConfigError(f"{self.where or self.origin}: [tool.protovalidate.rules] names no rule of this knowledge base: {named} "
-                          f"(`protovalidate --list-rules` lists them)")
+        if unknown:
+            named = "; ".join(_unknown_name(rule_id, known) for rule_id in unknown)
+            raise ConfigError(f"{self.where or self.origin}: [tool.protovalidate.rules] names no rule of this knowledge "
+                              f"base: {named} (`protovalidate --list-rules` lists them)")
+        refused = sorted(set(self.rules) & set(fixed))
+        if refused:
+            raise ConfigError(f"{self.where or self.origin}: [tool.protovalidate.rules] {', '.join(refused)}: a FHIR "
+                              f"error rule cannot be re-levelled (an order that could not be read must never pass); "
+                              f"only the FHIR rules of level warning or info can")
 
 
 def _unknown_name(name: str, known: Iterable[str]) -> str:
@@ -119,11 +135,58 @@ def settings_from(table: dict, config: Path | None = None, where: str | None = N
     absent = [str(d) for d in regimens if not d.is_dir()]
     if absent:
         raise ConfigError(f"{config}: regimens: no such folder {', '.join(absent)}")
+    if table.get("input") not in (None, *INPUTS):
+        raise ConfigError(f"{config}: input is one of {', '.join(INPUTS)}")
+    fhir_map = table.get("fhir", {})
+    check_fhir_map(fhir_map, f"{config}: [tool.protovalidate.fhir]")
     return Settings(
+        input=table.get("input"), fhir_map=fhir_map, fhir_map_origin=f"{config}: [tool.protovalidate.fhir]",
         origin=origin, tolerance=percentages["tolerance"],
         weight_change_threshold=percentages["weight-change-threshold"],
         fail_on=table.get("fail-on"), format=table.get("format"), regimens=regimens,
         exclude=_strings(config, table, "exclude", "glob patterns"), rules=dict(rules), where=where)
+
+
+def check_fhir_map(fhir_map, where: str) -> None:
+    """The site map's shape (docs/fhir.md, the site map): its three tables, string keys and values, routes
+    IV, SC or PO. What its ids name is checked against the knowledge base by open_pipeline."""
+    if not isinstance(fhir_map, dict):
+        raise ConfigError(f"{where} is a table of the tables regimens, agents and routes")
+    unknown = sorted(set(fhir_map) - FHIR_MAP_TABLES)
+    if unknown:
+        raise ConfigError(f"{where} has no table {', '.join(_unknown_name(k, FHIR_MAP_TABLES) for k in unknown)} "
+                          f"(known: {', '.join(sorted(FHIR_MAP_TABLES))})")
+    for name, entries in _fhir_entries(fhir_map, where):
+        if not isinstance(entries[1], str) or not entries[1]:
+            raise ConfigError(f"{where}.{name} = {json.dumps(entries[1])}: the value is a string, the id it maps to")
+        if name.startswith("routes") and entries[1] not in FHIR_ROUTES:
+            raise ConfigError(f"{where}.{name} = {json.dumps(entries[1])}: a route is one of {', '.join(FHIR_ROUTES)}")
+
+
+def _fhir_entries(fhir_map: dict, where: str):
+    """(where in the map, (key, value)) of every mapping: regimens by canonical, agents and routes by system and code."""
+    regimens = fhir_map.get("regimens", {})
+    if not isinstance(regimens, dict):
+        raise ConfigError(f"{where}.regimens is a table: canonical = regimen id")
+    for key, value in regimens.items():
+        yield f"regimens.{json.dumps(key)}", (key, value)
+    for table in ("agents", "routes"):
+        systems = fhir_map.get(table, {})
+        if not isinstance(systems, dict) or not all(isinstance(codes, dict) for codes in systems.values()):
+            raise ConfigError(f"{where}.{table} is a table of coding systems, each a table: code = id")
+        for system, codes in systems.items():
+            for code, value in codes.items():
+                yield f"{table}.{json.dumps(system)}.{json.dumps(code)}", ((system, code), value)
+
+
+def load_fhir_map(path: Path) -> tuple[dict, str]:
+    """--fhir-map FILE: the site map's tables at the top of a TOML file (they replace the pyproject's)."""
+    try:
+        fhir_map = tomllib.loads(path.read_text("utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: {error}") from error
+    check_fhir_map(fhir_map, str(path))
+    return fhir_map, str(path)
 
 
 _EXAMPLES = {"regimens": '["site-regimens"]', "exclude": '["orders/drafts/*"]'}
@@ -159,6 +222,39 @@ def open_pipeline(settings: Settings, regimens: tuple[Path, ...] = (), tolerance
         tolerance_percent=tolerance if tolerance is not None else settings.tolerance,
         weight_change_percent=weight_change_threshold if weight_change_threshold is not None
         else settings.weight_change_threshold)
-    pipeline = Pipeline(kb, levels=settings.rules, **options)
-    settings.check_rule_ids(pipeline.rules())
+    site_map = _site_map(settings, kb)
+    pipeline = Pipeline(kb, levels=settings.rules, input_kind=options.pop("input_kind", None) or settings.input or "auto",
+                        fhir_map=site_map, **options)
+    settings.check_rule_ids(pipeline.rules(), fixed=_fhir_error_rules())
     return pipeline
+
+
+def _fhir_error_rules() -> list[str]:
+    from chemo_protovalidate.read.fhir import fhir_rules
+
+    return [rule_id for rule_id, rule in fhir_rules().items() if rule["level"] == "error"]
+
+
+def _site_map(settings: Settings, kb):
+    """The site map for the FHIR reader, each id it maps to held by the knowledge base (site regimens
+    included) and none of the contract's own codes mapped anew. None when the site maps nothing."""
+    if not settings.fhir_map:
+        return None
+    from chemo_protovalidate.read.fhir import SiteMap, contract_codes
+
+    where = settings.fhir_map_origin or "the FHIR site map"
+    regimens, agents = set(kb.regimen_ids()), set(kb.agent_ids())
+    own = contract_codes()
+    for name, (key, value) in _fhir_entries(settings.fhir_map, where):
+        table = name.split(".")[0]
+        held = {"regimens": regimens, "agents": agents, "routes": set(FHIR_ROUTES)}[table]
+        if value not in held:
+            raise ConfigError(f"{where}.{name}: the knowledge base holds no {table[:-1]} "
+                              f"{_unknown_name(value, held)}")
+        contract = own[table](key)
+        if contract is not None and contract != value:
+            raise ConfigError(f"{where}.{name} = {json.dumps(value)}: the contract maps this to {contract!r}; "
+                              f"a site map may add codes, never redefine the contract's own")
+    return SiteMap(regimens=dict(settings.fhir_map.get("regimens", {})),
+                   agents={s: dict(c) for s, c in settings.fhir_map.get("agents", {}).items()},
+                   routes={s: dict(c) for s, c in settings.fhir_map.get("routes", {}).items()})

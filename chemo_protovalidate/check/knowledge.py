@@ -168,6 +168,12 @@ class KnowledgeBase:
     def regimen_ids(self) -> list[str]:
         return sorted(regimen_identifiers(self.graph))
 
+    def agent_ids(self) -> list[str]:
+        """The identifiers of every agent, regimen and supportive (an instance of pv:Agent or a subclass)."""
+        classes = {PV.Agent} | set(self.graph.transitive_subjects(RDFS.subClassOf, PV.Agent))
+        return sorted({str(self.graph.value(node, PV.identifier)) for cls in classes
+                       for node in self.graph.subjects(RDF.type, cls) if self.graph.value(node, PV.identifier)})
+
 
 class CompiledKnowledgeBase(KnowledgeBase):
     """The shipped knowledge base as compiled: the rdflib graphs are parsed only if something asks for them."""

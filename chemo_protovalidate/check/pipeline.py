@@ -4,7 +4,7 @@ and report each at the level the site set for its rule."""
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Iterator
 
 import pyoxigraph as ox
@@ -17,6 +17,7 @@ from chemo_protovalidate.model.findings import (Administration, FileResult, Find
 from chemo_protovalidate.model.terms import number, text
 from chemo_protovalidate.model.vocabulary import PV
 from chemo_protovalidate.read.documents import OrderInput, read_document
+from chemo_protovalidate.read.fhir import FHIR_CONTRACT, fhir_rules
 from chemo_protovalidate.read.jsonld import FORMAT_RULES, format_finding, order_too_large
 from chemo_protovalidate.read.limits import MAX_ADMINISTRATIONS
 
@@ -29,7 +30,7 @@ class Pipeline:
     def __init__(self, kb: KnowledgeBase | None = None, engine: type = OxigraphEngine,
                  tolerance_percent: float | None = None, max_administrations: int = MAX_ADMINISTRATIONS,
                  administrations: bool = True, weight_change_percent: float | None = None,
-                 levels: dict[str, str] | None = None):
+                 levels: dict[str, str] | None = None, input_kind: str = "auto", fhir_map=None):
         self.kb = kb or KnowledgeBase.load(tolerance_percent=tolerance_percent,
                                            weight_change_percent=weight_change_percent)
         self.max_administrations = max_administrations
@@ -45,17 +46,33 @@ class Pipeline:
         self.engine: Engine = engine(self.kb, self.catalogue)
         self.engine_batch = getattr(self.engine, "batch_size", 1)
         self.contract = self.kb.source(CONTRACT_SOURCE)
+        self.fhir_contract = self.kb.source(FHIR_CONTRACT)
+        self.input_kind = input_kind
+        """How a JSON file is read: auto (by its top level), jsonld, fhir (docs/fhir.md section 1)."""
+        self.fhir_map = fhir_map
+        """The site's FHIR canonicals and codes (read.fhir.SiteMap), checked by settings.py."""
+
+    def _reader_rules(self) -> list[RuleInfo]:
+        """The readers' rules: the order format's (errors) and the FHIR reader's, at their contract levels."""
+        rules = [RuleInfo(rule_id, Severity.ERROR, text, self.contract) for rule_id, text in FORMAT_RULES.items()]
+        rules += [RuleInfo(rule_id, Severity(rule["level"]), rule["when"], self.fhir_contract)
+                  for rule_id, rule in fhir_rules().items()]
+        return rules
+
+    def _cited(self, finding: Finding) -> Finding:
+        """A reader's finding with the contract it enforces as its source."""
+        return replace(finding, source=self.fhir_contract if finding.rule_id in fhir_rules() else self.contract)
 
     def rules(self) -> dict[str, RuleInfo]:
         """Every rule an order check applies: the readers' and the shapes'."""
-        rules = {rule_id: RuleInfo(rule_id, Severity.ERROR, text, self.contract) for rule_id, text in FORMAT_RULES.items()}
+        rules = {rule.rule_id: rule for rule in self._reader_rules()}
         rules.update(rule_infos(self.kb, self.catalogue))
         return dict(sorted(rules.items()))
 
     def listing(self) -> list[RuleInfo]:
         """Every rule as --list-rules shows it: one entry per shape (a rule id naming two shapes, one per
         severity, gives two, highest severity first), and the readers' rules."""
-        rules = [RuleInfo(rule_id, Severity.ERROR, text, self.contract) for rule_id, text in FORMAT_RULES.items()]
+        rules = self._reader_rules()
         rules += [RuleInfo(r.rule_id, r.severity, r.description, self.kb.source(r.source), r.iri)
                   for r in self.catalogue.rules]
         return sorted(rules, key=lambda r: (r.rule_id, -r.severity.rank))
@@ -85,7 +102,8 @@ class Pipeline:
             entry = _Pending(FileResult(name))
             waiting.append(entry)
             try:
-                document = read_document(name, data, self.kb.context, self.max_administrations)
+                document = read_document(name, data, self.kb.context, self.max_administrations, self.input_kind,
+                                         self.fhir_map)
                 for order in document.orders:
                     if self._too_large(order, entry.result):
                         continue
@@ -95,7 +113,9 @@ class Pipeline:
                         self._check_orders(batch)
                         batch = []
                         yield from _finished(waiting)
-                entry.result.findings += [replace(f, source=self.contract) for f in document.findings]
+                entry.result.findings += [self._cited(f) for f in document.findings]
+                entry.unchecked_orders = [OrderResult(label, checked=False, fhir=summary)
+                                          for label, summary in document.unchecked]
             except RecursionError:
                 # Nesting deep enough to exhaust the stack in any reader (ours, rdflib's) is not an order.
                 entry.result = FileResult(name, findings=[replace(
@@ -127,7 +147,7 @@ class Pipeline:
                 regimen=_literal_text(order.value(order.root, PV.regimen)),
                 cycle=_whole(order.value(order.root, PV.cycle)),
                 findings=findings,
-                administrations=_administrations(order) if self.administrations else []))
+                administrations=_administrations(order) if self.administrations else [], fhir=order.fhir))
             entry.unchecked -= 1
 
 
@@ -138,12 +158,16 @@ class _Pending:
     result: FileResult
     read: bool = False
     unchecked: int = 0
+    unchecked_orders: list[OrderResult] = field(default_factory=list)
+    """FHIR orders that could not be read: reported after the file's checked orders."""
 
 
 def _finished(waiting: deque[_Pending]) -> Iterator[FileResult]:
     """The results at the front that are complete, in file order."""
     while waiting and waiting[0].read and waiting[0].unchecked == 0:
-        result = waiting.popleft().result
+        done = waiting.popleft()
+        result = done.result
+        result.orders += done.unchecked_orders
         result.findings.sort(key=_reading_order)
         yield result
 

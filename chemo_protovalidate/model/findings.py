@@ -133,6 +133,10 @@ class OrderResult:
     cycle: int | None = None
     findings: list[Finding] = field(default_factory=list)
     administrations: list[Administration] = field(default_factory=list)
+    checked: bool = True
+    """False for a FHIR order that could not be read (its converter findings say why; docs/fhir.md)."""
+    fhir: dict | None = None
+    """Of an order read from FHIR: where it is and what it was made of (docs/fhir.md, the JSON report)."""
 
     def conforms(self, fail_on: Severity) -> bool:
         return not any(f.severity.fails(fail_on) for f in self.findings)

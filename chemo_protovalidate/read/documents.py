@@ -13,6 +13,7 @@ An order's triples are Oxigraph terms.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import PurePath
@@ -46,6 +47,8 @@ class OrderInput:
     triples: list[tuple]
     """(subject, predicate, object), Oxigraph terms: what the engine loads."""
     locate: Locator = lambda finding: None
+    fhir: dict | None = None
+    """Of an order read from FHIR: its FHIR summary for the JSON report (read/fhir_document.py)."""
 
     def objects(self, subject, predicate: str) -> list:
         return self._index.get((subject, str(predicate)), [])
@@ -77,21 +80,57 @@ class Document:
     """Findings about the file; complete once ``orders`` has been gone through."""
     orders: Iterable[OrderInput] = field(default_factory=list)
     """The orders, each with its own graph; for JSON-LD produced lazily, to be gone through once."""
+    unchecked: list[tuple[str, dict]] = field(default_factory=list)
+    """FHIR orders that could not be read: (label, FHIR summary); their findings are the document's."""
 
 
-def read_document(name: str, data: bytes, project_context: dict, max_administrations: int | None = None) -> Document:
+INPUTS = ("auto", "jsonld", "fhir")
+"""What a JSON file is read as (--input): by its top level (docs/fhir.md section 1), or always one or the other."""
+
+
+def read_document(name: str, data: bytes, project_context: dict, max_administrations: int | None = None,
+                  input_kind: str = "auto", fhir_map=None) -> Document:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         return Document([format_finding("unreadable-file", f"the file is not UTF-8 text ({error.reason} at byte {error.start})")])
     suffix = PurePath(name).suffix.lower()
     if suffix in JSON_SUFFIXES or (suffix not in RDF_SUFFIXES and text.lstrip()[:1] in ("{", "[")):
-        return _read_json(text, project_context, max_administrations)
+        if input_kind == "jsonld":
+            return _read_json(text, project_context, max_administrations)
+        loaded, finding = jsonld.load_json(text)
+        if finding is not None:
+            return Document([finding])
+        if input_kind == "fhir" or _is_fhir(loaded):
+            from chemo_protovalidate.read import fhir_document  # only when a FHIR document is read
+
+            return fhir_document.read(text, loaded, project_context, max_administrations, fhir_map)
+        return _read_json(text, project_context, max_administrations, loaded)
+    if input_kind == "auto" and text.lstrip()[:1] == "<" and _FHIR_XML.search(text[:4096]):
+        from chemo_protovalidate.read.fhir_document import xml_not_supported
+
+        return Document([xml_not_supported()])
     return _read_rdf(text, RDF_SUFFIXES.get(suffix, "turtle"))
 
 
-def _read_json(text: str, project_context: dict, max_administrations: int | None) -> Document:
-    parsed = jsonld.read(text, project_context, max_administrations)
+_FHIR_XML = re.compile(r'<\w+[^>]*\sxmlns\s*=\s*["\']http://hl7\.org/fhir["\']')
+
+
+def _is_fhir(value) -> bool:
+    """A FHIR resource or a CDS Hooks body at the top (docs/fhir.md section 1), told apart without importing
+    the FHIR reader."""
+    if not isinstance(value, dict) or "@context" in value or "@graph" in value:
+        return False
+    context = value.get("context")
+    return "resourceType" in value or (isinstance(context, dict) and "draftOrders" in context)
+
+
+def _read_json(text: str, project_context: dict, max_administrations: int | None, loaded=jsonld.NOT_LOADED,
+               places=None, labels: dict[str, str] | None = None, extra: dict[str, dict] | None = None) -> Document:
+    """The orders of a JSON-LD text. A FHIR document's mapped orders come here too: ``places`` puts each
+    element where the FHIR element it came from is written, ``labels`` (by the order's JSON pointer) names
+    each order as docs/fhir.md does."""
+    parsed = jsonld.read(text, project_context, max_administrations, loaded=loaded, places=places)
     document = Document(list(parsed.findings))
 
     def locator(order_pointer: str) -> Locator:
@@ -155,7 +194,8 @@ def _read_json(text: str, project_context: dict, max_administrations: int | None
                 if order.node in conflicts:
                     patient = ox.NamedNode(order.patient)
                     own += [(patient, _IN_ANOTHER_ORDER, ox.Literal(text)) for text in conflicts[order.node]]
-                yield OrderInput(order.label, root, own, locator(order.pointer))
+                yield OrderInput((labels or {}).get(order.pointer, order.label), root, own, locator(order.pointer),
+                                 (extra or {}).get(order.pointer))
             else:  # never a silent pass: an order that says nothing in RDF is not checked, and says so
                 document.findings.append(format_finding(
                     "not-rdf", f"{order.label} states nothing once converted to RDF; it was not checked",

@@ -207,7 +207,7 @@ def _offsets(text: str) -> dict[str, int]:
             open_containers.append([here, False, 0])
     return found
 
-_NOT_LOADED = object()
+NOT_LOADED = object()
 
 
 def load_json(text: str) -> tuple[Any, Finding | None]:
@@ -219,12 +219,12 @@ def load_json(text: str) -> tuple[Any, Finding | None]:
                           parse_int=_integer), None
     except _NonFinite as error:
         line = _line_of(text, re.compile(r"(?<![\w\"])-?(NaN|Infinity|\d[\d.]*[eE]\+?\d{3,}|\d{310,})\b"))
-        return _NOT_LOADED, format_finding("not-json", str(error), line)
+        return NOT_LOADED, format_finding("not-json", str(error), line)
     except json.JSONDecodeError as error:
-        return _NOT_LOADED, format_finding(
+        return NOT_LOADED, format_finding(
             "not-json", f"not valid JSON: {error.msg} line {error.lineno} column {error.colno}", (error.lineno, error.colno))
     except RecursionError:
-        return _NOT_LOADED, format_finding("not-json", "the JSON is nested too deeply to be an order")
+        return NOT_LOADED, format_finding("not-json", "the JSON is nested too deeply to be an order")
 
 
 def duplicate_keys(value: Any) -> list[str]:
@@ -233,12 +233,12 @@ def duplicate_keys(value: Any) -> list[str]:
 
 
 def read(text: str, project_context: dict, max_administrations: int | None = None,
-         loaded: Any = _NOT_LOADED, places: Callable[[str], Place | None] | None = None) -> JsonDocument:
+         loaded: Any = NOT_LOADED, places: Callable[[str], Place | None] | None = None) -> JsonDocument:
     """The orders of a JSON-LD text. ``loaded``: its value, when the caller has it from load_json already;
     ``places``: where a JSON pointer of the text points in the file the text was made from (a FHIR file:
     the mapped order's elements are placed at the FHIR elements they came from)."""
     doc = JsonDocument(text, _places=places)
-    if loaded is _NOT_LOADED:
+    if loaded is NOT_LOADED:
         loaded, finding = load_json(text)
         if finding is not None:
             doc.findings.append(finding)

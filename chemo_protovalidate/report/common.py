@@ -111,11 +111,13 @@ def source_text(finding: Finding) -> str:
     return finding.source.label + (f" <{finding.source.url}>" if finding.source.url else "")
 
 
-def described(order: OrderResult | None, finding: Finding) -> str:
-    """The message with its order before it and its source after it: what every line-oriented format says."""
+def described(order: OrderResult | None, finding: Finding, with_path: bool = True) -> str:
+    """The message with its order before it and its source after it: what every line-oriented format says;
+    on a FHIR input the FHIR path of its element before the source (docs/fhir.md)."""
     subject = f"{order_title(order)}: " if order is not None else ""
+    at = f" (at {finding.fhir_path})" if finding.fhir_path and with_path else ""
     source = f" [source: {source_text(finding)}]" if finding.source is not None else ""
-    return subject + finding.message + source
+    return subject + finding.message + at + source
 
 
 def place(path: str, finding: Finding) -> str:

@@ -398,7 +398,12 @@ def _finding_item(result: FileResult, finding: Finding, where: tuple[str, str] |
     placed_attribute = ' data-placed="1"' if where is not None else ""
     return (f'<li class="finding" data-rule="{e(f.rule_id)}" data-severity="{f.severity.value}"{placed_attribute}>'
             f'<span class="sev {f.severity.value}">{f.severity.value}</span>'
-            f'<div><span class="message">{e(f.message)}</span><span class="meta">{"".join(meta)}</span></div></li>')
+            f'<div><span class="message">{e(f.message)}</span>{_at(f)}<span class="meta">{"".join(meta)}</span></div></li>')
+
+
+def _at(finding: Finding) -> str:
+    """On a FHIR input, the element the finding points at (docs/fhir.md)."""
+    return f' <span class="where">(at {escape(finding.fhir_path)})</span>' if finding.fhir_path else ""
 
 
 def _source_link(finding: Finding) -> str:

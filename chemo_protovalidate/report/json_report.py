@@ -1,7 +1,7 @@
 """`--format json`: the versioned report of docs/report-format.md (schema: chemo_protovalidate/report/schema/report-v1.json).
 
-Version 1 only ever gains keys, and only where its schema leaves an object open (``tool``), so that a
-consumer holding an older copy of the schema still accepts the report (docs/report-format.md).
+Version 1 only ever gains keys (docs/report-format.md, Versioning): inside ``tool``, and the FHIR keys of
+docs/fhir.md (``results[].fhirPath``, ``orders[].checked``, ``orders[].fhir``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def render(report: Report) -> str:
             "results": [_result(f, None) for f in r.findings],
             "orders": [{
                 "id": o.label, "regimen": o.regimen, "cycle": o.cycle,
-                "conforms": o.conforms(report.fail_on),
+                "conforms": o.conforms(report.fail_on), "checked": o.checked, "fhir": o.fhir,
                 "results": [_result(f, o) for f in o.findings],
             } for o in r.orders],
         } for r in report.results],
@@ -57,6 +57,7 @@ def _result(finding: Finding, order: OrderResult | None) -> dict:
         "value": finding.value,
         "line": finding.line,
         "column": finding.column,
+        "fhirPath": finding.fhir_path,
         "source": None if finding.source is None else {
             "id": finding.source.iri, "label": finding.source.label, "url": finding.source.url},
     }

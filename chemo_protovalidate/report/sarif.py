@@ -131,7 +131,8 @@ def _result(file: FileResult, order: OrderResult | None, finding: Finding, index
         "locations": [{"physicalLocation": {
             "artifactLocation": {"uri": artifact_uri(file.path)},
             "region": region,
-        }}],
+        }, **({"logicalLocations": [{"fullyQualifiedName": finding.fhir_path, "kind": "element"}]}
+              if finding.fhir_path else {})}],
         "partialFingerprints": {FINGERPRINT: fingerprint(finding, file.path, order)},
     }
     properties = {

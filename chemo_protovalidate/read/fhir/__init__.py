@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Callable
 
 FHIR_CONTRACT = "https://w3id.org/protovalidate/spec/fhir"
 """The source every FHIR rule cites (a name, never fetched)."""
@@ -24,6 +24,35 @@ def fhir_rules() -> dict[str, dict[str, str]]:
     """The FHIR rules of docs/fhir.md: rule id -> level (error, warning, info), OperationOutcome code, when, effect."""
     data = json.loads((resources.files(__package__) / "rules.json").read_text("utf-8"))
     return data["rules"]
+
+
+@lru_cache(maxsize=1)
+def mapping() -> dict[str, Any]:
+    """The contract's tables (mapping.json): URLs, codes, units, routes, carriers."""
+    return json.loads((resources.files(__package__) / "mapping.json").read_text("utf-8"))
+
+
+def contract_codes() -> dict[str, Callable[[Any], str | None]]:
+    """What the contract itself maps a site-map key to (None: nothing), by table: a site map may add codes,
+    never redefine these (docs/fhir.md, the site map)."""
+    tables = mapping()
+    urls = tables["urls"]
+
+    def regimen(canonical: str) -> str | None:
+        prefix = urls["plan_definition_prefix"]
+        return canonical[len(prefix):] if canonical.startswith(prefix) else None
+
+    def agent(key: tuple[str, str]) -> str | None:
+        system, code = key
+        if system == urls["agent_system"]:
+            return code
+        return tables["rxnorm"].get(code) if system == urls["rxnorm"] else None
+
+    def route(key: tuple[str, str]) -> str | None:
+        system, code = key
+        return tables["routes"].get(system, {}).get(code)
+
+    return {"regimens": regimen, "agents": agent, "routes": route}
 
 
 @dataclass(frozen=True)
