@@ -74,17 +74,21 @@ class Checker:
 
     Settings mean what they mean to the command (docs/order-format.md): ``regimens`` are folders of site
     regimen templates; ``tolerance`` and ``weight_change_threshold`` are percentages; ``rules`` maps rule
-    ids to the level they are reported at (error, warning, info, or off); ``fail_on`` is error or warning.
+    ids to the level they are reported at (error, warning, info, or off); ``fail_on`` is error or warning;
+    ``input`` is auto, jsonld or fhir (docs/fhir.md: a FHIR R4 document or CDS Hooks body is read by its
+    top level); ``fhir_map`` is the site's FHIR map, the tables of [tool.protovalidate.fhir].
     A setting the command would refuse is refused here, with its words (ConfigError); a site regimen the
     knowledge base refuses raises KnowledgeBaseError.
     """
 
     def __init__(self, *, regimens: Iterable[str | os.PathLike] = (), tolerance: float | None = None,
                  weight_change_threshold: float | None = None, rules: Mapping[str, str] | None = None,
-                 fail_on: str = "error", max_bytes: int = MAX_BYTES,
+                 fail_on: str = "error", input: str = "auto", fhir_map: Mapping[str, Any] | None = None,
+                 max_bytes: int = MAX_BYTES,
                  max_administrations: int = MAX_ADMINISTRATIONS, _settings: Settings | None = None):
         if _settings is None:
             table = {"regimens": [str(Path(r)) for r in regimens], "rules": dict(rules or {}), "fail-on": fail_on,
+                     "input": input, **({"fhir": dict(fhir_map)} if fhir_map else {}),
                      **({"tolerance": tolerance} if tolerance is not None else {}),
                      **({"weight-change-threshold": weight_change_threshold}
                         if weight_change_threshold is not None else {})}
