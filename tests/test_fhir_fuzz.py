@@ -1,0 +1,351 @@
+"""Fuzzing the FHIR reader: FHIR documents generated and mutated from the examples never crash anything.
+
+Seeds: the shipped FHIR orders (examples/fhir/), the real material (tests/data/fhir/: requests, the KDN5
+RequestGroup, the CDS Hooks bodies; the large PlanDefinitions are left out, they are refused whole), and every
+example order of examples/orders/ that tests/fhir_writer.py writes, as a RequestGroup and as a Bundle. Each
+document is one seed with one to six mutations, FHIR-aware (a resourceType, status, system, code, extension url
+or reference swapped for another the contract names) and hostile (wrong types, deleted fields, deep nesting,
+huge arrays, unresolvable and circular references, a key twice), or one of the hostile shapes built whole
+(actions nested past 32, a Bundle in a Bundle, 600 requests, references in a ring).
+
+For every document:
+- read.documents.read_document, its orders gone through, raises nothing;
+- Pipeline.check raises nothing, on two Pipelines, and gives byte-identical text and JSON reports; the JSON
+  report follows its schema and a file that passes holds a checked order;
+- on a sample, the command exits 0 or 1 (never 2, never a traceback) and prints the same report twice.
+
+FHIR_FUZZ_EXAMPLES sets how many documents (default 240, about 30 s; derandomized, so CI sees the same ones);
+FHIR_FUZZ_EXAMPLES=10000 is the long run (random, about 15 minutes):
+
+    FHIR_FUZZ_EXAMPLES=10000 .venv/bin/python -m pytest -q -s -n 0 tests/test_fhir_fuzz.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fhir_writer
+from chemo_protovalidate.check.pipeline import Pipeline
+from chemo_protovalidate.cli import main
+from chemo_protovalidate.model.findings import Severity
+from chemo_protovalidate.read.documents import read_document
+from chemo_protovalidate.report import RENDERERS, Report
+from fuzz_strategies import (Doc, Obj, Raw, _copy, _get, _places, _set, deep, dumps, encode, wild_values)
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "fhir"
+SCHEMA = jsonschema.Draft202012Validator(
+    json.loads((ROOT / "chemo_protovalidate" / "report" / "schema" / "report-v1.json").read_text("utf-8")))
+
+TOTAL = int(os.environ.get("FHIR_FUZZ_EXAMPLES", "240"))
+LONG = TOTAL >= 1000
+BUDGET = {"mutated": TOTAL * 6 // 10, "built": TOTAL * 3 // 10, "command": max(8, TOTAL // 100)}
+_SETTINGS = dict(deadline=None, print_blob=True, derandomize=not LONG, database=None,
+                 suppress_health_check=list(HealthCheck))
+
+
+def budget(test: str) -> settings:
+    return settings(max_examples=BUDGET[test], **_SETTINGS)
+
+
+# --- seeds --------------------------------------------------------------------------------------------------------
+
+
+def _parse(text: str) -> Any:
+    """JSON as Obj / Raw (fuzz_strategies' tree), so that a key may be written twice and numbers as they were."""
+    return json.loads(text, object_pairs_hook=Obj, parse_float=Raw, parse_int=Raw, parse_constant=Raw)
+
+
+def _seeds() -> dict[str, str]:
+    seeds = {f"examples/fhir/{p.name}": p.read_text("utf-8") for p in sorted((ROOT / "examples" / "fhir").glob("*.json"))}
+    for path in sorted(DATA.rglob("*.json")):
+        if path.stat().st_size < 20_000 and "contract" not in path.parts:
+            seeds[path.relative_to(DATA).as_posix()] = path.read_text("utf-8")
+    for folder in ("valid", "invalid", "warning", "info"):
+        for path in sorted((ROOT / "examples" / "orders" / folder).glob("*.jsonld")):
+            try:
+                document = json.loads(path.read_text("utf-8"))
+            except ValueError:
+                continue
+            for layout in ("request_group", "bundle"):
+                written = getattr(fhir_writer, layout)(document)
+                if written.document is not None:
+                    seeds[f"{folder}/{path.stem}.{layout}"] = json.dumps(written.document)
+    return seeds
+
+
+SEEDS = _seeds()
+SEED_NAMES = sorted(SEEDS)
+
+# What the contract names, to swap one for another (fhir.md 1, 2.2, 3, 5).
+RESOURCE_TYPES = ["RequestGroup", "MedicationRequest", "Bundle", "Medication", "Patient", "Observation",
+                  "MedicationOrder", "PlanDefinition", "NutritionOrder", "ServiceRequest", "OperationOutcome", "",
+                  "requestgroup"]
+STATUSES = ["draft", "active", "on-hold", "completed", "cancelled", "entered-in-error", "stopped", "unknown",
+            "revoked", "final", "amended", "preliminary", "", "DRAFT"]
+BUNDLE_TYPES = ["collection", "transaction", "batch", "searchset", "document", "history", "", None]
+URLS = [f"{fhir_writer.EXT}/{name}" for name in ("regimen", "cycle-number", "cycle-days", "dose-reduction-reason",
+                                                 "dialysis", "dose-basis", "source-file", "knowledge-base")] + [
+    fhir_writer.DAYS_OF_CYCLE, "http://hl7.org.nz/fhir/StructureDefinition/sact-timing-of-days", "day", "weight",
+    "bsa", "instructions", "http://example.org/fhir/AUC-dose", "", "urn:x"]
+SYSTEMS = [fhir_writer.AGENT_SYSTEM, "http://www.nlm.nih.gov/research/umls/rxnorm", fhir_writer.SNOMED,
+           fhir_writer.UCUM, fhir_writer.LOINC, fhir_writer.DOSE_RATE_TYPE, fhir_writer.IRI_SYSTEM,
+           "https://nzulm.org.nz/nzmt", "http://hl7.org/fhir/sid/ndc", "", "urn:oid:1.2.3"]
+CODES = ["carfilzomib", "lenalidomide", "1302966", "2372199", "3264", "342369", "47625008", "26643006",
+         "34206005", "386358000", "258684004", "404216004", "258685003", "413573002", "ordered", "calculated",
+         "29463-7", "8302-2", "8277-6", "2164-2", "33914-3", "751-8", "777-3", "mg", "mg/m2", "mL/min/{1.73_m2}",
+         "10*3/uL", "AUC", "Min", "h", "ug", "", " ", "12574"]
+REFERENCES = ["#", "#pat", "#nope", "#mr-1", "#order-1", "Patient/17", "Patient/p1", "Patient/zzz",
+              "MedicationRequest/o1-mr-1", "MedicationRequest/krd-c1-cfz-1/_history/2", "RequestGroup/order-1",
+              "RequestGroup/krd-c1-0001", "urn:uuid:00000000-0000-0000-0000-000000000000",
+              "https://ehr.example.org/fhir/MedicationRequest/krd-c1-cfz-1", "https://ehr.example.org/fhir/Patient/17",
+              "http://", "", "Observation/o1-weight", "Medication/med"]
+KEYS = ["resourceType", "id", "extension", "modifierExtension", "contained", "entry", "resource", "fullUrl",
+        "action", "status", "intent", "subject", "authoredOn", "dosageInstruction", "doseAndRate", "doseQuantity",
+        "doseQuantiy", "doseRange", "rateRatio", "rateQuantity", "timing", "repeat", "duration", "durationUnit",
+        "route", "coding", "system", "code", "value", "unit", "comparator", "valueInteger", "valueString",
+        "valueBoolean", "valueQuantity", "valueCode", "url", "reference", "identifier", "groupIdentifier",
+        "instantiatesCanonical", "medicationCodeableConcept", "medicationReference", "supportingInformation",
+        "birthDate", "effectiveDateTime", "asNeededBoolean", "implicitRules", "doNotPerform", "_status", "type",
+        "search", "mode", "context", "draftOrders", "prefetch", "selections", "patientId", "@context", "x"]
+
+
+def _leaves(value: Any, key: str) -> list[tuple[Any, int]]:
+    """The places whose key is ``key`` (in an Obj)."""
+    return [(c, i) for c, i in _places(value) if isinstance(c, Obj) and c.pairs[i][0] == key]
+
+
+@st.composite
+def mutated_documents(draw) -> Doc:
+    source = draw(st.sampled_from(SEED_NAMES))
+    document = _parse(SEEDS[source])
+    steps = []
+    for _ in range(draw(st.integers(1, 6))):
+        op = draw(st.sampled_from(["swap", "swap", "swap", "reference", "replace", "delete", "duplicate-key",
+                                   "rename", "deepen", "huge", "repeat", "wrap", "circle"]))
+        document, step = _mutate(draw, document, op)
+        steps.append(step)
+    text = dumps(document, indent=draw(st.sampled_from([2, None])), ensure_ascii=draw(st.booleans()))
+    return Doc(draw(st.sampled_from(["order.json", "order.json", "bundle.json", "order.jsonld", "order"])),
+               encode(text), f"fhir {source}: {'; '.join(steps)}")
+
+
+SWAPS = {"resourceType": RESOURCE_TYPES, "status": STATUSES, "type": BUNDLE_TYPES, "url": URLS, "system": SYSTEMS,
+         "code": CODES, "reference": REFERENCES, "durationUnit": CODES, "valueInteger": [0, 1, 29, -1, Raw("1.0"),
+                                                                                          Raw("1.5"), "1", True]}
+
+
+def _mutate(draw, document: Any, op: str) -> tuple[Any, str]:
+    places = _places(document)
+    if op == "wrap" or not places:
+        kind = draw(st.integers(0, 3))
+        entry = Obj([("resource", document)])
+        document = (Obj([("resourceType", "Bundle"), ("type", "collection"), ("entry", [entry])]) if kind == 0 else
+                    Obj([("context", Obj([("patientId", "17"), ("draftOrders", document)]))]) if kind == 1 else
+                    Obj([("resourceType", "Bundle"), ("type", "collection"),
+                         ("entry", [Obj([("resource", Obj([("resourceType", "Bundle"), ("type", "collection"),
+                                                            ("entry", [entry])]))])])]) if kind == 2 else
+                    [document])
+        return document, f"wrap{kind}"
+    if op in ("swap", "reference"):
+        key = "reference" if op == "reference" else draw(st.sampled_from(sorted(SWAPS)))
+        targets = _leaves(document, key)
+        if targets:
+            container, index = targets[draw(st.integers(0, len(targets) - 1))]
+            value = draw(st.sampled_from(SWAPS[key]))
+            _set(container, index, value)
+            return document, f"{key}={value!r}"
+        op = "replace"
+    container, index = places[draw(st.integers(0, len(places) - 1))]
+    key = container.pairs[index][0] if isinstance(container, Obj) else index
+    if op == "replace":
+        _set(container, index, _copy(draw(wild_values(6))))
+    elif op == "delete":
+        del (container.pairs if isinstance(container, Obj) else container)[index]
+    elif op == "duplicate-key" and isinstance(container, Obj):
+        value = _copy(_get(container, index)) if draw(st.booleans()) else _copy(draw(wild_values(3)))
+        container.pairs.insert(draw(st.integers(0, len(container.pairs))), (key, value))
+    elif op == "rename" and isinstance(container, Obj):
+        new = draw(st.sampled_from(KEYS))
+        container.pairs[index] = (new, container.pairs[index][1])
+        key = f"{key}->{new}"
+    elif op == "deepen":
+        _set(container, index, deep(_get(container, index), draw(st.sampled_from([1, 2, 33, 200, 990, 1100])),
+                                    draw(st.integers(0, 1))))
+    elif op == "huge":
+        value = _get(container, index)
+        count = draw(st.sampled_from([100, 600, 5000]))
+        _set(container, index, [_copy(value) for _ in range(count)] if not isinstance(value, list)
+             else [_copy(v) for v in value for _ in range(max(1, count // max(1, len(value))))][:count])
+    elif op == "repeat":  # the same subtree twice: a request in two actions, an entry twice
+        other, other_index = places[draw(st.integers(0, len(places) - 1))]
+        _set(other, other_index, _copy(_get(container, index)))
+    elif op == "circle":  # the element's resource points back at its own container
+        ids = [c.pairs[i][1] for c, i in _leaves(document, "id") if isinstance(c.pairs[i][1], str)]
+        target = draw(st.sampled_from(ids)) if ids else "x"
+        _set(container, index, Obj([("reference", draw(st.sampled_from([f"#{target}", f"RequestGroup/{target}",
+                                                                        f"MedicationRequest/{target}"])))]))
+    return document, f"{op} {key!r}"
+
+
+# --- hostile shapes built whole ---------------------------------------------------------------------------------
+
+
+def _request(rid: str, days: list, extra: list | None = None) -> dict:
+    return {"resourceType": "MedicationRequest", "id": rid,
+            "extension": [{"url": f"{fhir_writer.EXT}/cycle-number", "valueInteger": 1},
+                          {"url": f"{fhir_writer.EXT}/cycle-days",
+                           "extension": [{"url": "day", "valueInteger": d} for d in days]}, *(extra or [])],
+            "instantiatesCanonical": [fhir_writer.CANONICAL + "KRd"],
+            "groupIdentifier": {"value": "g"}, "status": "draft", "intent": "order",
+            "medicationCodeableConcept": {"coding": [{"system": fhir_writer.AGENT_SYSTEM, "code": "carfilzomib"}]},
+            "subject": {"reference": "Patient/p"}, "authoredOn": fhir_writer.AUTHORED_ON,
+            "dosageInstruction": [{"route": {"coding": [{"system": fhir_writer.SNOMED, "code": "47625008"}]}}]}
+
+
+def _nested_actions(depth: int, leaf: dict) -> dict:
+    group = {"resourceType": "RequestGroup", "id": "rg", "contained": [_request("mr", [1])],
+             "extension": [{"url": f"{fhir_writer.EXT}/cycle-number", "valueInteger": 1}],
+             "instantiatesCanonical": [fhir_writer.CANONICAL + "KRd"], "status": "draft", "intent": "order",
+             "subject": {"reference": "#p"}}
+    action = leaf
+    for _ in range(depth):
+        action = {"action": [action]}
+    group["action"] = [action]
+    return group
+
+
+@st.composite
+def built_documents(draw) -> Doc:
+    kind = draw(st.integers(0, 7))
+    days = draw(st.lists(st.integers(-2, 40), min_size=0, max_size=draw(st.sampled_from([3, 30, 3000]))))
+    if kind == 0:  # actions nested around the limit of 32
+        value = _nested_actions(draw(st.sampled_from([30, 31, 32, 33, 100, 900])), {"resource": {"reference": "#mr"}})
+    elif kind == 1:  # many requests in one order (--max-administrations)
+        count = draw(st.sampled_from([2, 499, 500, 501, 1200]))
+        value = {"resourceType": "Bundle", "type": "collection",
+                 "entry": [{"resource": _request(f"m{i}", days[:5] or [1])} for i in range(count)]}
+    elif kind == 2:  # references in a ring: two RequestGroups naming each other, an action naming its group
+        value = {"resourceType": "Bundle", "type": "collection", "entry": [
+            {"fullUrl": "urn:uuid:a", "resource": {**_nested_actions(0, {"resource": {"reference": "urn:uuid:b"}}),
+                                                   "id": "a"}},
+            {"fullUrl": "urn:uuid:b", "resource": {**_nested_actions(0, {"resource": {"reference": "RequestGroup/a"}}),
+                                                   "id": "b"}}]}
+    elif kind == 3:  # contained in contained, and a #id from outside its container
+        inner = _request("mr", days or [1])
+        inner["contained"] = [{"resourceType": "Medication", "id": "med", "contained": [_request("x", [1])]}]
+        inner["medicationReference"] = {"reference": "#med"}
+        value = {"resourceType": "Bundle", "type": "collection", "entry": [
+            {"resource": inner}, {"resource": {**_request("other", [1]), "medicationReference": {"reference": "#med"}}}]}
+    elif kind == 4:  # a Bundle in an entry, in contained, and a CDS Hooks body around it
+        nested = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": _request("m", [1])}]}
+        value = {"context": {"patientId": "p", "draftOrders": {"resourceType": "Bundle", "entry": [
+            {"resource": nested}, {"resource": {**_request("m2", days or [1]), "contained": [nested]}}]}},
+                 "prefetch": {"patient": None, "weight": draw(st.sampled_from([None, nested, [], "x"]))}}
+    elif kind == 5:  # huge day lists, huge codings, huge strings
+        request = _request("m", days)
+        request["medicationCodeableConcept"]["coding"] *= draw(st.sampled_from([1, 200, 3000]))
+        request["id"] = draw(st.sampled_from(["m", "x" * 65, "a|10", "x" * 100_000]))
+        value = request
+    elif kind == 6:  # a request referenced twice, and from two RequestGroups
+        group = _nested_actions(1, {"resource": {"reference": "#mr"}})
+        group["action"].append({"resource": {"reference": "#mr"}})
+        value = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": group},
+                                                                           {"resource": {**group, "id": "rg2"}}]}
+    else:  # wild values where the contract's elements are
+        request = _request("m", days or [1])
+        key = draw(st.sampled_from(sorted(request)))
+        request[key] = draw(wild_values(8))
+        value = request
+    return Doc("built.json", encode(dumps(value, indent=draw(st.sampled_from([2, None])))), f"built {kind}")
+
+
+# --- the properties ---------------------------------------------------------------------------------------------
+
+TRIED: Counter = Counter()
+STARTED = time.monotonic()
+_PIPELINES: list[Pipeline] = []
+
+
+def pipelines() -> list[Pipeline]:
+    if not _PIPELINES:
+        _PIPELINES.extend([Pipeline(), Pipeline()])
+    return _PIPELINES
+
+
+def check_in_process(document: Doc) -> None:
+    first, second = pipelines()
+    read = read_document(document.name, document.data, first.kb.context, first.max_administrations)
+    list(read.orders)  # the orders are read lazily: go through them, as the pipeline does
+    texts, jsons = [], []
+    for pipeline in (first, second):
+        result = pipeline.check(document.name, document.data)
+        report = Report([result], Severity.ERROR, pipeline.rules(), knowledge_base=pipeline.kb.version)
+        texts.append(RENDERERS["text"](report))
+        jsons.append(RENDERERS["json"](report))
+    assert texts[0] == texts[1], "the same FHIR document gave two text reports"
+    assert jsons[0] == jsons[1], "the same FHIR document gave two JSON reports"
+    parsed = json.loads(jsons[0])
+    SCHEMA.validate(parsed)
+    assert parsed["summary"]["conforms"] is False or parsed["summary"]["orders"] >= 1, \
+        "a file with no order checked passed"
+    assert "Traceback" not in texts[0] and "internal error" not in texts[0]
+
+
+@budget("mutated")
+@given(mutated_documents())
+def test_mutated_fhir_documents(document: Doc):
+    TRIED["mutated"] += 1
+    check_in_process(document)
+
+
+@budget("built")
+@given(built_documents())
+def test_hostile_fhir_shapes(document: Doc):
+    TRIED["built"] += 1
+    check_in_process(document)
+
+
+def invoke(args: list[str]):
+    result = CliRunner().invoke(main, args, catch_exceptions=True)
+    shown = f"protovalidate {' '.join(args)}: exit {result.exit_code}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(shown + "".join(traceback.format_exception(*result.exc_info)))
+    assert result.exit_code in (0, 1), shown
+    assert "Traceback" not in result.stdout + result.stderr and "internal error" not in result.stderr, shown
+    return result
+
+
+@budget("command")
+@given(st.one_of(mutated_documents(), built_documents()))
+def test_the_command_on_a_sample(document: Doc):
+    TRIED["command"] += 1
+    with tempfile.TemporaryDirectory(prefix="protovalidate-fhir-fuzz-") as folder:
+        path = Path(folder) / document.name
+        path.write_bytes(document.data)
+        first, second = invoke([str(path)]), invoke([str(path)])
+        as_json = invoke(["--format", "json", str(path)])
+    assert first.exit_code == second.exit_code == as_json.exit_code
+    assert first.stdout_bytes == second.stdout_bytes, "the same FHIR document gave two reports"
+    SCHEMA.validate(json.loads(as_json.stdout))
+
+
+def test_zz_documents_tried(capsys):
+    total = sum(TRIED.values())
+    with capsys.disabled():
+        print(f"\nprotovalidate FHIR fuzz: {total} documents in {time.monotonic() - STARTED:.0f} s "
+              f"({', '.join(f'{k} {v}' for k, v in sorted(TRIED.items()))}; {len(SEEDS)} seeds)")
+    # Each test that ran tried its whole share (a strategy that kept failing to draw would try fewer).
+    assert all(TRIED[test] >= BUDGET[test] * 0.9 for test in TRIED), (TRIED, BUDGET)
