@@ -108,12 +108,10 @@ def test_how_many_orders_are_compared(written):
     assert len([n for n in compared if n.startswith("invalid/")]) >= 100
 
 
-@pytest.mark.parametrize("name", [_id(p) for p in ORDERS])
+@pytest.mark.parametrize("name", [_id(p) for p in ORDERS if _id(p) not in UNWRITABLE])
 @pytest.mark.parametrize("layout", ["requestgroup", "bundle"])
 def test_fhir_gives_the_same_findings(written, verdicts, name, layout):
     files = written[name]
-    if isinstance(files, str):
-        pytest.skip(f"not written as FHIR: {files}")
     original, fhir = verdicts[str(files["jsonld"])], verdicts[str(files[layout])]
     assert Counter(fhir) == Counter(original), _difference(original, fhir)
 
