@@ -30,3 +30,250 @@ def test_worked_examples_map_to_9_3_exactly(name):
     assert [mapped.label for mapped in conversion.orders] == ["urn:example:order:0001"]
     assert [r.status for r in conversion.orders[0].requests] == ["checked"] * 6
     assert conversion.orders[0].reference_time == "2026-12-01T08:00:00Z"
+
+
+# --- one document per rule of docs/fhir.md 7.2 -------------------------------------------------------------
+# Each case edits a copy of 9.2 (the Bundle: entries 0 cfz-1, 1 cfz-2, 2 nacl, 3 len, 4 asa, 5 dex, 6 Patient,
+# 7 weight, 8 height, 9 crcl) or of 9.1 (the RequestGroup) and names the rule, the pointer and the effect:
+#   left-out     the order is checked without that request (5 administrations, the request 'left-out')
+#   not-checked  the order is not checked (order None, fhir-order-not-checked)
+#   not-used:KEY the order is checked without that patient key
+#   kept         the order is checked whole (6 administrations)
+#   skipped      the order is skipped: no order-format order, no fhir-order-not-checked
+#   not-read     nothing of the document is read (no order, no no-order)
+
+import copy
+
+PROJECT = "https://w3id.org/protovalidate/fhir/StructureDefinition/"
+CORE_DAYS = "http://hl7.org/fhir/StructureDefinition/timing-daysOfCycle"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+SNOMED = "http://snomed.info/sct"
+
+
+def _entry(doc, i):
+    return doc["entry"][i]["resource"]
+
+
+def _contained(doc, rid):
+    return next(r for r in doc["contained"] if r["id"] == rid)
+
+
+def _dosage(resource):
+    return resource["dosageInstruction"][0]
+
+
+def _set(path, value):
+    """An edit that sets doc[path...] = value (path: keys and indexes)."""
+    def edit(doc):
+        target = doc
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return edit
+
+
+def _delete(path):
+    def edit(doc):
+        target = doc
+        for key in path[:-1]:
+            target = target[key]
+        del target[path[-1]]
+    return edit
+
+
+def _each_entry(edit):
+    def all_entries(doc):
+        for entry in doc["entry"][:6]:
+            edit(entry["resource"])
+    return all_entries
+
+
+def _append(path, value):
+    def edit(doc):
+        target = doc
+        for key in path:
+            target = target[key]
+        target.append(value)
+    return edit
+
+
+def _weight(value, date, status="final", wid="wt-2"):
+    return {"fullUrl": f"https://ehr.example.org/fhir/Observation/{wid}", "resource": {
+        "resourceType": "Observation", "id": wid, "status": status,
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+        "subject": {"reference": "Patient/17"}, "effectiveDateTime": date,
+        "valueQuantity": {"value": value, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}}}
+
+
+def _rg_in_action(doc):
+    doc["contained"].append({"resourceType": "RequestGroup", "id": "inner", "status": "draft", "intent": "order"})
+    doc["action"].append({"resource": {"reference": "#inner"}})
+
+
+def _dex_twice(doc):
+    doc["action"].append({"resource": {"reference": "#dex"}, "extension": [
+        {"url": CORE_DAYS, "extension": [{"url": "day", "valueInteger": 1}]}]})
+
+
+def _days_conflict(doc):
+    _contained(doc, "cfz-1")["extension"] = [{"url": PROJECT + "cycle-days",
+                                             "extension": [{"url": "day", "valueInteger": 1}]}]
+
+
+def _two_medications(doc):
+    dex = _entry(doc, 5)
+    del dex["medicationCodeableConcept"]
+    dex["medicationReference"] = {"reference": "Medication/m1"}
+    for code in ("3264", "342369"):
+        doc["entry"].append({"resource": {"resourceType": "Medication", "id": "m1",
+                                          "code": {"coding": [{"system": RXNORM, "code": code}]}}})
+
+
+def _second_dosage(doc):
+    dex = _entry(doc, 5)
+    dex["dosageInstruction"].append(copy.deepcopy(dex["dosageInstruction"][0]))
+
+
+def _rxnorm(code):
+    return _set(["entry", 5, "resource", "medicationCodeableConcept", "coding", 0, "code"], code)
+
+
+DEX_DOSE = ["entry", 5, "resource", "dosageInstruction", 0, "doseAndRate", 0, "doseQuantity"]
+DEX_DOSE_POINTER = "/entry/5/resource/dosageInstruction/0/doseAndRate/0/doseQuantity"
+
+CASES = [
+    # rule, document, edit, pointer, effect
+    ("fhir-earlier-version", "bundle", _set(["entry", 5, "resource", "dosageInstruction", 0, "doseQuantity"],
+                                             {"value": 40, "unit": "mg"}),
+     "/entry/5/resource/dosageInstruction/0/doseQuantity", "left-out"),
+    ("fhir-not-an-array", "bundle", _set(["entry", 5, "resource", "dosageInstruction", 0, "doseAndRate"],
+                                          {"doseQuantity": {"value": 40, "system": "http://unitsofmeasure.org", "code": "mg"}}),
+     "/entry/5/resource/dosageInstruction/0/doseAndRate", "left-out"),
+    ("fhir-unknown-element", "bundle", lambda doc: _dosage(_entry(doc, 5))["doseAndRate"][0].update(
+        doseQuantiy=_dosage(_entry(doc, 5))["doseAndRate"][0].pop("doseQuantity")),
+     "/entry/5/resource/dosageInstruction/0/doseAndRate/0/doseQuantiy", "left-out"),
+    ("fhir-invalid-value", "bundle", _set(["entry", 5, "resource", "id"], "krd-c1-dex|10"), "/entry/5/resource/id",
+     "left-out"),
+    ("fhir-invalid-value", "bundle", _set(DEX_DOSE + ["value"], "40"), DEX_DOSE_POINTER + "/value", "left-out"),
+    ("fhir-required-missing", "bundle", _delete(["entry", 5, "resource", "subject"]), "/entry/5/resource", "left-out"),
+    ("fhir-modifier-not-understood", "bundle", _set(["entry", 5, "resource", "doNotPerform"], True),
+     "/entry/5/resource/doNotPerform", "left-out"),
+    ("fhir-modifier-not-understood", "bundle", _set(["entry", 5, "resource", "modifierExtension"],
+                                                     [{"url": "https://example.org/x", "valueBoolean": True}]),
+     "/entry/5/resource/modifierExtension", "left-out"),
+    ("fhir-invalid-structure", "requestgroup", _rg_in_action, "/action/1/resource", "not-checked"),
+    ("fhir-invalid-extension", "bundle", _set(["entry", 5, "resource", "extension", 0, "valueString"], "1"),
+     "/entry/5/resource/extension/0", "left-out"),
+    ("fhir-extension-misplaced", "bundle", _append(["entry", 5, "resource", "extension"], {
+        "url": CORE_DAYS, "extension": [{"url": "day", "valueInteger": 1}]}), "/entry/5/resource/extension/2", "left-out"),
+    ("fhir-unresolved-reference", "requestgroup", _set(["action", 0, "action", 5, "resource", "reference"], "#nope"),
+     "/action/0/action/5/resource", "left-out:absent"),
+    ("fhir-reference-ambiguous", "bundle", _two_medications, "/entry/5/resource/medicationReference", "left-out"),
+    ("fhir-resource-ignored", "bundle", _append(["entry"], {"resource": {"resourceType": "NutritionOrder", "id": "n"}}),
+     "/entry/10/resource", "kept"),
+    ("fhir-request-ungrouped", "bundle", lambda doc: [_entry(doc, 5).pop("groupIdentifier"),
+                                                      _entry(doc, 5)["extension"].pop(0)],
+     "/entry/5/resource", "left-out:absent"),
+    ("fhir-request-referenced-twice", "requestgroup", _dex_twice, "/action/1/resource", "left-out"),
+    ("fhir-request-skipped", "bundle", _set(["entry", 5, "resource", "status"], "cancelled"), "/entry/5/resource/status",
+     "left-out:skipped"),
+    ("fhir-order-skipped", "requestgroup", _set(["status"], "revoked"), "/status", "skipped"),
+    ("fhir-status-unknown", "bundle", _set(["entry", 5, "resource", "status"], "unknown"), "/entry/5/resource/status",
+     "left-out"),
+    ("fhir-status-unknown", "requestgroup", _set(["status"], "unknown"), "/status", "not-checked"),
+    ("fhir-regimen-missing", "bundle", _each_entry(lambda r: r.pop("instantiatesCanonical")), "/entry/0/resource",
+     "not-checked"),
+    ("fhir-regimen-conflict", "bundle", _set(["entry", 5, "resource", "instantiatesCanonical"],
+                                              ["https://w3id.org/protovalidate/fhir/PlanDefinition/KdD"]),
+     "/entry/5/resource/instantiatesCanonical/0", "not-checked"),
+    ("fhir-cycle-missing", "bundle", _each_entry(lambda r: r["extension"].pop(0)), "/entry/0/resource", "not-checked"),
+    ("fhir-cycle-conflict", "bundle", _set(["entry", 5, "resource", "extension", 0, "valueInteger"], 2),
+     "/entry/5/resource/extension/0", "not-checked"),
+    ("fhir-subject-conflict", "bundle", _set(["entry", 5, "resource", "subject", "reference"], "Patient/18"),
+     "/entry/5/resource/subject", "not-checked"),
+    ("fhir-unknown-code", "bundle", _rxnorm("99999"), "/entry/5/resource/medicationCodeableConcept", "left-out"),
+    ("fhir-code-conflict", "bundle", _append(["entry", 5, "resource", "medicationCodeableConcept", "coding"], {
+        "system": "https://w3id.org/protovalidate/fhir/CodeSystem/agent", "code": "lenalidomide"}),
+     "/entry/5/resource/medicationCodeableConcept", "left-out"),
+    ("fhir-product-route-mismatch", "bundle", _rxnorm("2372199"), "/entry/5/resource/dosageInstruction/0/route",
+     "left-out"),
+    ("fhir-route-unknown", "bundle", _set(["entry", 5, "resource", "dosageInstruction", 0, "route", "coding", 0, "code"],
+                                           "12345"), "/entry/5/resource/dosageInstruction/0/route", "left-out"),
+    ("fhir-days-missing", "bundle", lambda doc: _entry(doc, 5)["extension"].pop(1), "/entry/5/resource", "left-out"),
+    ("fhir-days-conflict", "requestgroup", _days_conflict, "/contained/4/extension/0", "left-out:0"),
+    ("fhir-several-dosage-instructions", "bundle", _second_dosage, "/entry/5/resource/dosageInstruction", "left-out"),
+    ("fhir-dose-ambiguous", "bundle", _append(["entry", 5, "resource", "dosageInstruction", 0, "doseAndRate"], {
+        "doseQuantity": {"value": 20, "system": "http://unitsofmeasure.org", "code": "mg"}}),
+     "/entry/5/resource/dosageInstruction/0/doseAndRate/0", "left-out"),
+    ("fhir-dose-range", "bundle", _set(["entry", 5, "resource", "dosageInstruction", 0, "doseAndRate", 0],
+                                        {"doseRange": {"low": {"value": 20}, "high": {"value": 40}}}),
+     "/entry/5/resource/dosageInstruction/0/doseAndRate/0/doseRange", "left-out"),
+    ("fhir-unit-not-coded", "bundle", _set(DEX_DOSE, {"value": 40, "unit": "mg"}), DEX_DOSE_POINTER, "left-out"),
+    ("fhir-unit-unknown", "bundle", _set(DEX_DOSE, {"value": 40, "system": "https://example.org/units", "code": "mg"}),
+     DEX_DOSE_POINTER, "left-out"),
+    ("fhir-unit-unknown", "bundle", _set(DEX_DOSE, {"value": 40, "system": SNOMED, "code": "999"}), DEX_DOSE_POINTER,
+     "left-out"),
+    ("fhir-auc-dose", "bundle", _set(DEX_DOSE, {"value": 5, "system": SNOMED, "code": "413573002"}), DEX_DOSE_POINTER,
+     "left-out"),
+    ("fhir-as-needed", "bundle", _set(["entry", 5, "resource", "dosageInstruction", 0, "asNeededBoolean"], True),
+     "/entry/5/resource/dosageInstruction/0/asNeededBoolean", "left-out"),
+    ("fhir-rate-not-read", "bundle", _set(["entry", 2, "resource", "dosageInstruction", 0, "doseAndRate", 0,
+                                            "rateQuantity"], {"value": 250, "unit": "ml/hr"}),
+     "/entry/2/resource/dosageInstruction/0/doseAndRate/0/rateQuantity", "kept"),
+    ("fhir-egfr-not-crcl", "bundle", _set(["entry", 9, "resource", "code", "coding", 0, "code"], "33914-3"),
+     "/entry/9/resource", "not-used:creatinineClearance"),
+    ("fhir-egfr-not-crcl", "bundle", _set(["entry", 9, "resource", "valueQuantity", "code"], "mL/min/{1.73_m2}"),
+     "/entry/9/resource", "not-used:creatinineClearance"),
+    ("fhir-patient-data-chosen", "bundle", _append(["entry"], _weight(80.0, "2026-10-01")), "/entry/7/resource", "kept"),
+    ("fhir-patient-data-not-used", "bundle", _set(["entry", 7, "resource", "status"], "preliminary"),
+     "/entry/7/resource", "not-used:weight"),
+    ("fhir-patient-data-not-used", "bundle", _set(["entry", 7, "resource", "effectiveDateTime"], "2026-12-02"),
+     "/entry/7/resource", "not-used:weight"),
+    ("fhir-patient-data-not-used", "bundle", _set(["entry", 6, "resource", "birthDate"], "1962-05"),
+     "/entry/6/resource/birthDate", "not-used:age"),
+    ("fhir-patient-data-conflict", "bundle", _append(["entry"], _weight(80.0, "2026-11-30")), "/entry/10/resource",
+     "not-used:weight"),
+    ("fhir-reference-time-missing", "bundle", _each_entry(lambda r: r.pop("authoredOn")), "/entry/0/resource",
+     "not-used:age"),
+    ("repeated-day", "bundle", _append(["entry", 5, "resource", "extension", 1, "extension"], {
+        "url": "day", "valueInteger": 1}), "/entry/5/resource/extension/1/extension/4", "kept"),
+]
+
+BASES = {"bundle": "bundle-9.2.json", "requestgroup": "requestgroup-9.1.json"}
+
+
+@pytest.mark.parametrize("rule, base, edit, pointer, effect", CASES,
+                         ids=[f"{case[0]}-{i}" for i, case in enumerate(CASES)])
+def test_rule(rule, base, edit, pointer, effect):
+    document = copy.deepcopy(_load(BASES[base]))
+    edit(document)
+    conversion = convert(document)
+    named = [(issue.rule_id, issue.pointer) for issue in conversion.issues]
+    assert (rule, pointer) in named, named
+    assert len(conversion.orders) == 1
+    mapped = conversion.orders[0]
+    not_checked = [issue for issue in conversion.issues if issue.rule_id == "fhir-order-not-checked"]
+    if effect == "not-checked":
+        assert mapped.order is None and len(not_checked) == 1
+        return
+    if effect == "skipped":
+        assert mapped.order is None and not not_checked
+        return
+    assert mapped.order is not None, named
+    administrations = mapped.order["administrations"]
+    if effect == "kept" or effect.startswith("not-used"):
+        assert len(administrations) == 6
+    if effect.startswith("not-used:"):
+        key = effect.split(":")[1]
+        assert key not in mapped.order["patient"] and key not in mapped.patient_data
+        assert mapped.order["patient"], "the other keys are still given"
+    if effect.startswith("left-out"):
+        assert len(administrations) == 5
+        statuses = [request.status for request in mapped.requests]
+        if effect == "left-out:absent":
+            assert len(statuses) == 5 and set(statuses) == {"checked"}
+        elif effect == "left-out:skipped":
+            assert statuses.count("skipped") == 1
+        else:
+            slot = int(effect.split(":")[1]) if ":" in effect else 5
+            assert statuses[slot] == "left-out" and statuses.count("checked") == 5

@@ -23,6 +23,8 @@ class Member:
     request: Res
     action: Any = None
     action_pointer: str | None = None
+    twice: bool = False
+    """Referenced by two actions or RequestGroups: left out of each (fhir-request-referenced-twice)."""
 
 
 @dataclass
@@ -79,17 +81,14 @@ class OrderBuilder:
             if counted > 1:
                 twice.add(position)
         for group in groups:
-            kept = []
             for member in group.members:
                 if member.request.position in twice:
                     self.doc.add("fhir-request-referenced-twice", f"MedicationRequest {member.request.id} is "
                                  "referenced by more than one action; it is left out of each order",
                                  pointer_join(member.action_pointer, "resource"))
-                else:
-                    kept.append(member)
-            group.members = kept
+                    member.twice = True
             rg = group.request_group
-            held = {m.request.position for m in kept} | twice
+            held = {m.request.position for m in group.members}
             for res in rg.contained.values():
                 if res.type == "MedicationRequest" and res.position not in held:
                     self.doc.add("fhir-request-ungrouped", f"MedicationRequest {res.id} is contained in the "
@@ -329,6 +328,8 @@ class OrderBuilder:
     def _request(self, member: Member, slot: int) -> tuple[MappedRequest, dict | None, dict]:
         doc = self.doc
         mr = member.request
+        if member.twice:
+            return MappedRequest(mr.pointer, self.requests.agent_quiet(mr), "left-out"), None, {}
         status = mr.obj.get("status")
         effect = self.data["medication_request_status"].get(status) if isinstance(status, str) else None
         if effect == "skipped":
