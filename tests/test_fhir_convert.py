@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chemo_protovalidate.read.fhir import convert
+from chemo_protovalidate.read.fhir.interface import convert
 from chemo_protovalidate.read.jsonld import load_json
 
 CONTRACT = Path(__file__).parent / "data" / "fhir" / "contract"

@@ -136,7 +136,7 @@ def _as_mapped(order: dict) -> dict:
 
 @pytest.mark.parametrize("layout", ["requestgroup", "bundle"])
 def test_the_converter_reads_back_what_was_written(written, layout):
-    from chemo_protovalidate.read.fhir import convert
+    from chemo_protovalidate.read.fhir.interface import convert
 
     differences = []
     for name, files in written.items():

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from chemo_protovalidate.read import fhir
-from chemo_protovalidate.read.fhir import Conversion, Issue, MappedOrder, MappedRequest
+from chemo_protovalidate.read.fhir import Conversion, Issue, MappedOrder, MappedRequest, interface
 from chemo_protovalidate.report import RENDERERS, Report
 from chemo_protovalidate.settings import ConfigError, Settings, open_pipeline
 from conftest import EXAMPLES, check_file
@@ -48,7 +48,7 @@ def _conversion(value) -> Conversion:
 
 @pytest.fixture
 def stand_in(monkeypatch):
-    monkeypatch.setattr(fhir, "convert", lambda value, *args, **kwargs: _conversion(value))
+    monkeypatch.setattr(interface, "convert", lambda value, *args, **kwargs: _conversion(value))
 
 
 def _position(pointer: str) -> tuple[int, int]:

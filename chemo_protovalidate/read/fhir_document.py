@@ -14,6 +14,7 @@ from typing import Any
 
 from chemo_protovalidate.model.findings import Finding, Place, Severity, placed
 from chemo_protovalidate.read import fhir
+from chemo_protovalidate.read.fhir import interface
 from chemo_protovalidate.read.jsonld import FORMAT_RULES, JsonDocument, format_finding
 
 _SEVERITY = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
@@ -23,7 +24,7 @@ def read(text: str, value: Any, project_context: dict, max_administrations: int 
     from chemo_protovalidate.read.documents import Document, _read_json
 
     places = FilePlaces(text, value)
-    conversion = fhir.convert(value, fhir_map, max_administrations or 500)
+    conversion = interface.convert(value, fhir_map, max_administrations or 500)
     findings = [issue_finding(issue, places) for issue in conversion.issues]
     mapped = [order for order in conversion.orders if order.order is not None]
     unchecked = [(order.label, summary(order, places)) for order in conversion.orders if order.order is None]
@@ -57,7 +58,7 @@ def mapped_orders(text: str, value: Any, fhir_map=None, max_administrations: int
     """`protovalidate convert`: the order-format orders a FHIR document maps to, exactly as they are checked
     (orders not checked are absent), and the converter's findings, placed."""
     places = FilePlaces(text, value)
-    conversion = fhir.convert(value, fhir_map, max_administrations)
+    conversion = interface.convert(value, fhir_map, max_administrations)
     return ([order.order for order in conversion.orders if order.order is not None],
             [issue_finding(issue, places) for issue in conversion.issues])
 

@@ -57,7 +57,8 @@ def contract_codes() -> dict[str, Callable[[Any], str | None]]:
 
 # The converter's interface (read/fhir/interface.py), loaded when first used: the pipeline imports this
 # package for FHIR_CONTRACT and fhir_rules() on every run, and a JSON-LD run never needs the rest.
-_INTERFACE = {"Issue", "MappedRequest", "MappedOrder", "Conversion", "SiteMap", "convert"}
+_INTERFACE = {"Issue", "MappedRequest", "MappedOrder", "Conversion", "SiteMap"}
+# (convert() is read.fhir.interface.convert: the name `convert` here is the converter's module, convert.py.)
 
 
 def __getattr__(name: str):
