@@ -81,7 +81,7 @@ def test_the_page_gives_a_request_group_and_a_bundle():
 
 
 @pytest.mark.skipif(not CONVERTER, reason="the FHIR converter (read/fhir/convert.py) is not in the package yet")
-@pytest.mark.parametrize("args, expected, status", _sessions(), ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+@pytest.mark.parametrize("args, expected, status", _sessions(), ids=[" ".join(a) for a, _, _ in _sessions()])
 def test_each_example_runs_as_the_page_says(tmp_path, args, expected, status):
     for name, text in _files().items():
         (tmp_path / name).write_text(text + "\n", encoding="utf-8")

@@ -7,6 +7,7 @@ tests/test_operationoutcome.py` writes it when missing or changed, otherwise a d
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -306,3 +307,43 @@ def test_snapshot(validator):
         return
     assert SNAPSHOT.exists(), f"no snapshot {SNAPSHOT}: run with UPDATE_SNAPSHOTS=1 and review it"
     assert actual == SNAPSHOT.read_text(encoding="utf-8"), f"the output differs from {SNAPSHOT.name}"
+
+
+# --- FHIR inputs (docs/fhir.md: a FHIR order's findings point at its elements) -----------------------
+
+FHIR_EXAMPLES = ROOT / "examples" / "fhir"
+CONVERTER = importlib.util.find_spec("chemo_protovalidate.read.fhir.convert") is not None
+needs_fhir = pytest.mark.skipif(not CONVERTER or not FHIR_EXAMPLES.is_dir(),
+                                reason="the FHIR converter and examples/fhir/ are not in the project yet")
+
+
+@needs_fhir
+def test_a_fhir_bundle_with_one_fault_gives_the_contracts_issue(validator):
+    """The contract's worked fault (fhir.md 9.4): among the order's five issues, dose-amount-mismatch at
+    line 87, column 17, with the FHIR path of the doseQuantity as its expression."""
+    report = _report(validator, "examples/fhir/KRd-cycle1-bundle-dose-mismatch.json")
+    [outcome] = _outcomes(report)
+    findings = [f for _, _, f in report.findings(by_day=False)]
+    assert len(outcome["issue"]) == len(findings) == 5
+    assert [i["expression"] for i in outcome["issue"]] == [[f.fhir_path] for f in findings]
+    [issue] = [i for i in outcome["issue"] if i["details"]["coding"][0]["code"] == "dose-amount-mismatch"]
+    assert (issue["severity"], issue["code"]) == ("error", "business-rule")
+    assert (_extension(issue, LINE), _extension(issue, COL)) == (87, 17)
+    assert issue["expression"] == ["Bundle.entry[1].resource.dosageInstruction[0].doseAndRate[1].doseQuantity"]
+    assert "(at " not in issue["diagnostics"], "the path is the expression, not words of the diagnostics"
+
+
+@needs_fhir
+def test_a_converter_finding_carries_its_fhir_code(validator):
+    """The RequestGroup without its cycle-number: the converter's findings, with rules.json's codes."""
+    order = json.loads((FHIR_EXAMPLES / "KRd-cycle1-requestgroup.json").read_text("utf-8"))
+    order["extension"] = [e for e in order["extension"] if not e["url"].endswith("/cycle-number")] or None
+    if order["extension"] is None:
+        del order["extension"]
+    result = validator.check("no-cycle.json", json.dumps(order, indent=2).encode())
+    [outcome] = _outcomes(Report([result]))
+    coded = {i["details"]["coding"][0]["code"]: i for i in outcome["issue"]}
+    assert coded["fhir-cycle-missing"]["code"] == "required"
+    assert coded["fhir-order-not-checked"]["code"] == "incomplete"
+    assert coded["fhir-cycle-missing"]["expression"] == ["RequestGroup"]
+    assert set(coded) == {"fhir-cycle-missing", "fhir-order-not-checked"}, "an order not checked has no clinical finding"
