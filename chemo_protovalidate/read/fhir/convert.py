@@ -71,7 +71,7 @@ def _read_top(doc: Doc, value: Any) -> bool:
     if isinstance(value, dict) and "resourceType" not in value and isinstance(value.get("context"), dict) \
             and "draftOrders" in value["context"]:
         return _read_cds(doc, value)
-    resource_type = value.get("resourceType") if isinstance(value, dict) else None
+    resource_type = tables.string(value.get("resourceType")) if isinstance(value, dict) else None
     if resource_type in data["earlier_version_resources"]:
         doc.add("fhir-earlier-version", f"the document is a {resource_type}, a DSTU2 resource; FHIR R4 writes a "
                 "MedicationRequest", "")
@@ -102,6 +102,7 @@ def _read_bundle(doc: Doc, bundle: dict, pointer: str, require_type: bool) -> bo
         doc.add("fhir-modifier-not-understood", "the Bundle has implicitRules; FHIR forbids ignoring them",
                 pointer_join(pointer, "implicitRules"))
     bundle_type = bundle.get("type")
+    bundle_type = tables.string(bundle_type) if bundle_type is not None else None
     if bundle_type is None and not require_type:
         pass  # CDS Hooks draftOrders: the published hook examples omit it (1.2)
     elif bundle_type not in data["bundle_types"]:

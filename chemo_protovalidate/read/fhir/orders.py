@@ -417,8 +417,8 @@ class OrderBuilder:
             subject = res.obj.get("subject")
             if subject is None:
                 continue
-            reference = subject.get("reference") if isinstance(subject, dict) else None
-            if isinstance(reference, str):
+            reference = tables.string(subject.get("reference")) if isinstance(subject, dict) else None
+            if reference is not None:
                 subjects.add(reference)
             status, found = self.doc.index.resolve(subject, res)
             if found is not None:

@@ -58,7 +58,7 @@ class PatientReader:
         for coding, _ in codings_of(obs.get("code"), ""):
             if coding.get("system") != loinc:
                 continue
-            code = coding.get("code")
+            code = tables.string(coding.get("code"))
             if code in self.data["loinc_keys"]:
                 keys.add(self.data["loinc_keys"][code])
             elif code in self.data["egfr_loinc"]:
@@ -111,7 +111,7 @@ class PatientReader:
         status, found = self.doc.index.resolve(subject, obs)
         if found is not None and patient is not None:
             return found is patient or found.obj == patient.obj
-        reference = subject.get("reference") if isinstance(subject, dict) else None
+        reference = tables.string(subject.get("reference")) if isinstance(subject, dict) else None
         return reference in subjects
 
     def _supporting(self, order, patient: Res | None, subjects: set[str]) -> list[Res]:
@@ -150,7 +150,7 @@ class PatientReader:
             reason = self._not_used(res, reference_time)
             if reason is None and key == "creatinineClearance":
                 quantity = res.obj.get("valueQuantity")
-                if isinstance(quantity, dict) and quantity.get("code") in self.data["egfr_units"]:
+                if isinstance(quantity, dict) and tables.string(quantity.get("code")) in self.data["egfr_units"]:
                     self._egfr(res, egfr_named, f"its unit {quantity.get('code')} is per 1.73 m2")
                     continue
             if reason is not None:
@@ -195,7 +195,7 @@ class PatientReader:
         if not self._ok(res, "Observation"):
             return ""
         obs = res.obj
-        if obs.get("status") not in self.data["observation_status_used"]:
+        if tables.string(obs.get("status")) not in self.data["observation_status_used"]:
             return f"its status is {obs.get('status')!r}, not final, amended or corrected"
         if not any(key.startswith("value") for key in obs):
             return "it has no value" + (" (dataAbsentReason)" if "dataAbsentReason" in obs else "")

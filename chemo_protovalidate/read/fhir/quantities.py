@@ -11,7 +11,7 @@ from chemo_protovalidate.read.jsonld import pointer_join
 
 def _is_auc(quantity: dict) -> bool:
     data = tables.mapping()
-    if quantity.get("system") == data["urls"]["snomed"] and quantity.get("code") in data["snomed_auc"]:
+    if quantity.get("system") == data["urls"]["snomed"] and tables.string(quantity.get("code")) in data["snomed_auc"]:
         return True
     for key in ("code", "unit"):
         text = quantity.get(key)
@@ -52,7 +52,7 @@ def read_quantity(quantity: Any, pointer: str, name: str, report, dosage: bool) 
     system, code, unit = quantity.get("system"), quantity.get("code"), quantity.get("unit")
     if system == urls["ucum"] and isinstance(code, str) and code:
         result["unit"] = code
-    elif dosage and system == urls["snomed"] and code in data["snomed_dose_units"]:
+    elif dosage and system == urls["snomed"] and tables.string(code) in data["snomed_dose_units"]:
         result["unit"] = data["snomed_dose_units"][code]
     elif _is_auc(quantity):
         report("fhir-auc-dose", f"{name} is an AUC dose ({system or ''}|{code or unit or ''}); protovalidate does not "

@@ -151,7 +151,7 @@ class RequestReader:
             agent = _agent_of(coding, self.doc.site)
             if agent is not None:
                 given.setdefault(agent, []).append(_system_code(coding))
-                if coding.get("system") == self.data["urls"]["rxnorm"] and coding.get("code") in self.data["rxnorm_sc_only"]:
+                if coding.get("system") == self.data["urls"]["rxnorm"] and tables.string(coding.get("code")) in self.data["rxnorm_sc_only"]:
                     sc_only = True
         if len(given) > 1:
             named = "; ".join(f"{agent} ({', '.join(codes)})" for agent, codes in given.items())
@@ -321,7 +321,7 @@ class RequestReader:
                 continue
             quantity_at = pointer_join(here, "doseQuantity")
             quantity = read_quantity(element["doseQuantity"], quantity_at, "doseQuantity", self.doc.add, dosage=True)
-            kinds = {coding.get("code") for coding, _ in codings_of(element.get("type"), pointer_join(here, "type"))
+            kinds = {tables.string(coding.get("code")) for coding, _ in codings_of(element.get("type"), pointer_join(here, "type"))
                      if coding.get("system") == type_system} & {"ordered", "calculated"}
             if "type" not in element:
                 untyped.append((quantity, quantity_at, here))
@@ -357,7 +357,7 @@ class RequestReader:
         codings = codings_of(route, at)
         if not codings:
             text = route.get("text") if isinstance(route, dict) else None
-            if text in self.data["route_texts"]:
+            if tables.string(text) in self.data["route_texts"]:
                 places["/route"] = at
                 return text
             self.doc.add("fhir-route-unknown", f"route has no coding and its text {text!r} is not IV, SC or PO; "
@@ -365,7 +365,7 @@ class RequestReader:
             return None
         given = {}
         for coding, _ in codings:
-            system, code = coding.get("system"), coding.get("code")
+            system, code = tables.string(coding.get("system")), tables.string(coding.get("code"))
             mapped = self.data["routes"].get(system, {}).get(code) or self.doc.site.routes.get(system, {}).get(code)
             if mapped is not None:
                 given.setdefault(mapped, []).append(_system_code(coding))

@@ -73,6 +73,12 @@ def elements() -> dict[str, ElementSpec]:
     return specs
 
 
+def string(value: Any) -> str | None:
+    """A JSON value when it is a string, else None: what the table lookups take (a list or an object where a
+    code is expected must not reach a dict lookup)."""
+    return value if isinstance(value, str) else None
+
+
 # FHIR's own value grammars (R4 datatypes page); compiled once, used once per value.
 ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
