@@ -277,3 +277,147 @@ def test_rule(rule, base, edit, pointer, effect):
         else:
             slot = int(effect.split(":")[1]) if ":" in effect else 5
             assert statuses[slot] == "left-out" and statuses.count("checked") == 5
+
+
+# --- what a document is (section 1) ------------------------------------------------------------------------
+
+def _bundle_without_markers():
+    doc = _load("bundle-9.2.json")
+    for entry in doc["entry"][:6]:
+        resource = entry["resource"]
+        del resource["instantiatesCanonical"], resource["extension"]
+    doc["entry"] = doc["entry"][2:]  # no carfilzomib either
+    return doc
+
+
+DOCUMENTS = [
+    # document, expected (rule, pointer) issues exactly, number of orders
+    ({"resourceType": "PlanDefinition", "id": "KDN5"}, [("fhir-resource-not-supported", "")], 0),
+    ("a string", [("fhir-resource-not-supported", "")], 0),
+    ([{"resourceType": "Bundle"}], [("fhir-resource-not-supported", "")], 0),
+    ({"resourceType": "MedicationOrder", "id": "x"}, [("fhir-earlier-version", "")], 0),
+    ({"resourceType": "Bundle", "type": "document", "entry": []}, [("fhir-bundle-type-not-supported", "/type")], 0),
+    ({"resourceType": "Bundle", "entry": []}, [("fhir-bundle-type-not-supported", "")], 0),
+    ({"resourceType": "Bundle", "type": "collection", "entry": {}}, [("fhir-not-an-array", "/entry")], 0),
+    ({"resourceType": "Bundle", "type": "collection", "entyr": []}, [("fhir-unknown-element", "/entyr")], 0),
+    ({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "Bundle"}}]},
+     [("fhir-invalid-structure", "/entry/0/resource"), ("no-order", None)], 0),
+    ({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "MedicationOrder"}}]},
+     [("fhir-earlier-version", "/entry/0/resource"), ("no-order", None)], 0),
+    ({"resourceType": "Bundle", "type": "searchset", "entry": [
+        {"search": {"mode": "outcome"}, "resource": {"resourceType": "OperationOutcome"}}, {"fullUrl": "urn:x"}]},
+     [("no-order", None)], 0),
+    (_bundle_without_markers(), [("fhir-resource-ignored", "/entry/0/resource"), ("no-order", None)], 0),
+]
+
+
+@pytest.mark.parametrize("document, expected, count", DOCUMENTS, ids=[str(i) for i in range(len(DOCUMENTS))])
+def test_document(document, expected, count):
+    conversion = convert(document)
+    assert [(issue.rule_id, issue.pointer) for issue in conversion.issues] == expected
+    assert len(conversion.orders) == count
+
+
+def test_a_key_twice_in_the_bundle_reads_nothing():
+    value, _ = load_json('{"resourceType": "Bundle", "type": "collection", "type": "batch", "entry": []}')
+    conversion = convert(value)
+    assert [(issue.rule_id, issue.pointer) for issue in conversion.issues] == [("duplicate-key", "/type")]
+    assert conversion.orders == []
+
+
+def test_a_key_twice_in_a_request_leaves_it_out():
+    text = (CONTRACT / "bundle-9.2.json").read_text("utf-8")
+    text = text.replace('"id": "krd-c1-dex",', '"id": "krd-c1-dex", "status": "draft",', 1)
+    value, _ = load_json(text)
+    conversion = convert(value)
+    assert ("duplicate-key", "/entry/5/resource/status") in [(i.rule_id, i.pointer) for i in conversion.issues]
+    assert [r.status for r in conversion.orders[0].requests][5] == "left-out"
+    assert len(conversion.orders[0].order["administrations"]) == 5
+
+
+def test_too_many_requests_is_order_too_large():
+    conversion = convert(_load("bundle-9.2.json"), max_administrations=5)
+    rules = [(issue.rule_id, issue.pointer) for issue in conversion.issues]
+    assert rules == [("order-too-large", "/entry/0/resource"), ("fhir-order-not-checked", "/entry/0/resource")]
+    assert conversion.orders[0].order is None
+
+
+def test_two_orders_with_one_id_and_their_order_in_the_file():
+    first, second = _load("requestgroup-9.1.json"), _load("requestgroup-9.1.json")
+    second["id"] = "krd-c1-0002"
+    second["extension"][0]["valueInteger"] = 2
+    doc = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": first}, {"resource": second}]}
+    conversion = convert(doc)
+    assert [(i.rule_id, i.pointer) for i in conversion.issues] == [("duplicate-order-id", "/entry/1/resource")]
+    assert [o.order["cycle"] for o in conversion.orders] == [1, 2]
+    assert [o.pointer for o in conversion.orders] == ["/entry/0/resource", "/entry/1/resource"]
+
+
+# --- order identity (2.5) ----------------------------------------------------------------------------------
+
+def _identifiers(value):
+    def edit(doc):
+        if value is None:
+            del doc["identifier"]
+        else:
+            doc["identifier"] = value
+    return edit
+
+
+LABELS = [
+    (_identifiers([{"system": "https://ehr.example.org/orders", "value": "A-17"}]),
+     "https://ehr.example.org/orders|A-17", False),
+    (_identifiers([{"value": "A-17"}, {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:1"}]), "urn:uuid:1", True),
+    (_identifiers([{"value": "A-17"}]), "A-17", False),
+    (_identifiers(None), "RequestGroup/krd-c1-0001", False),
+    (lambda doc: [_identifiers(None)(doc), doc.pop("id")], "order 1", False),
+]
+
+
+@pytest.mark.parametrize("edit, label, has_id", LABELS)
+def test_order_label(edit, label, has_id):
+    doc = _load("requestgroup-9.1.json")
+    edit(doc)
+    mapped = convert(doc).orders[0]
+    assert mapped.label == label
+    assert ("@id" in mapped.order) is has_id
+    if has_id:
+        assert mapped.order["@id"] == label
+
+
+def test_loose_requests_group_by_subject_regimen_and_cycle():
+    doc = _load("bundle-9.2.json")
+    for entry in doc["entry"][:6]:
+        del entry["resource"]["groupIdentifier"]
+    doc["entry"][5]["resource"]["extension"][0]["valueInteger"] = 2
+    conversion = convert(doc)
+    assert [o.label for o in conversion.orders] == ["order 1", "order 2"]
+    assert [len(o.order["administrations"]) for o in conversion.orders] == [5, 1]
+    assert [o.pointer for o in conversion.orders] == ["/entry/0/resource", "/entry/5/resource"]
+    assert conversion.orders[0].order["administrations"] == _load("mapped-9.3.json")[0]["administrations"][:5]
+
+
+# --- places (7.1) ------------------------------------------------------------------------------------------
+
+def test_places_of_the_bundle():
+    places = convert(_load("bundle-9.2.json")).orders[0].places
+    assert places[""] == "/entry/0/resource"
+    assert places["/regimen"] == "/entry/0/resource/instantiatesCanonical/0"
+    assert places["/cycle"] == "/entry/0/resource/extension/0"
+    assert places["/patient/age"] == "/entry/6/resource/birthDate"
+    assert places["/patient/weight"] == "/entry/7/resource/valueQuantity"
+    assert places["/administrations/1"] == "/entry/1/resource"
+    assert places["/administrations/1/agent"] == "/entry/1/resource/medicationCodeableConcept"
+    assert places["/administrations/1/days/2"] == "/entry/1/resource/extension/1/extension/2"
+    assert places["/administrations/1/dose"] == "/entry/1/resource/dosageInstruction/0/doseAndRate/1/doseQuantity"
+    assert places["/administrations/0/infusionDuration"] == "/entry/0/resource/dosageInstruction/0/timing/repeat/duration"
+    assert places["/administrations/5/route"] == "/entry/5/resource/dosageInstruction/0/route"
+
+
+def test_places_of_the_request_group():
+    places = convert(_load("requestgroup-9.1.json")).orders[0].places
+    assert places[""] == ""
+    assert places["/regimen"] == "/instantiatesCanonical/0"
+    assert places["/cycle"] == "/extension/0"
+    assert places["/patient/age"] == "/contained/0/birthDate"
+    assert places["/administrations/5/days/3"] == "/action/0/action/5/extension/0/extension/3"

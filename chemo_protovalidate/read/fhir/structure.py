@@ -29,29 +29,38 @@ def check(value: Any, type_name: str, pointer: str, report: Report, depth: int =
         report("fhir-invalid-value", f"{type_name} is written as {_kind(value)}; FHIR R4 wants an object", pointer)
         return
     spec = tables.elements()[type_name]
-    for key in duplicate_keys(value):
-        report("duplicate-key", f"{type_name} has the key {key!r} twice; JSON objects need unique keys",
-               pointer_join(pointer, key))
+    if type(value) is not dict:  # only an object of load_json can have had a key twice
+        for key in duplicate_keys(value):
+            report("duplicate-key", f"{type_name} has the key {key!r} twice; JSON objects need unique keys",
+                   pointer_join(pointer, key))
+    keys, lists, children, primitives = spec.keys, spec.lists, spec.children, spec.primitives
     for key, item in value.items():
-        child = pointer_join(pointer, key)
-        if key not in spec.keys:
-            if key.startswith("_") and key[1:] in spec.keys:
-                continue  # a primitive's id and extensions
-            if key in spec.earlier_version:
-                report("fhir-earlier-version", f"{type_name}.{key} is the STU3 shape; R4 writes it in "
-                       f"dosageInstruction[].doseAndRate[].{key}", child)
-            else:
-                report("fhir-unknown-element", f"{type_name} has the key {key!r}, which FHIR R4 does not define "
-                       "there (a misspelt element is never read)", child)
+        if key not in keys:
+            _unknown_key(key, spec, type_name, pointer, report)
             continue
-        items = _items(item, key, spec, child, type_name, report)
-        child_type = spec.children.get(key)
-        primitive = spec.primitives.get(key)
-        for item_value, item_pointer in items:
-            if child_type is not None:
-                check(item_value, child_type, item_pointer, report, depth + 1)
-            elif primitive is not None:
-                _check_primitive(item_value, primitive, f"{type_name}.{key}", item_pointer, report)
+        # R4's element names hold neither '~' nor '/': the pointer needs no escaping.
+        child = pointer + "/" + key
+        child_type = children.get(key)
+        primitive = primitives.get(key)
+        if key in lists:
+            if type(item) is list:
+                if child_type is None and primitive is None:
+                    continue
+                for i, each in enumerate(item):
+                    if child_type is not None:
+                        check(each, child_type, f"{child}/{i}", report, depth + 1)
+                    else:
+                        _check_primitive(each, primitive, type_name, key, f"{child}/{i}", report)
+                continue
+            report("fhir-not-an-array", f"{type_name}.{key} is written as {_kind(item)}; FHIR R4 writes it as a list "
+                   "(JSON array)", child)
+        elif type(item) is list:
+            report("fhir-invalid-value", f"{type_name}.{key} is a list; FHIR R4 allows one value there", child)
+            continue
+        if child_type is not None:
+            check(item, child_type, child, report, depth + 1)
+        elif primitive is not None:
+            _check_primitive(item, primitive, type_name, key, child, report)
     for alternatives in spec.required:
         if not any(name in value for name in alternatives):
             report("fhir-required-missing", f"{type_name} has no {' or '.join(alternatives)}, which FHIR R4 "
@@ -69,25 +78,22 @@ def check(value: Any, type_name: str, pointer: str, report: Report, depth: int =
         _check_extensions(value["extension"], type_name, pointer_join(pointer, "extension"), report, depth)
 
 
-def _items(item: Any, key: str, spec: tables.ElementSpec, pointer: str, type_name: str,
-           report: Report) -> list[tuple[Any, str]]:
-    """The values under one key, each with its pointer; a list written as one value is reported and read as one."""
-    if key in spec.lists:
-        if isinstance(item, list):
-            return [(each, pointer_join(pointer, i)) for i, each in enumerate(item)]
-        report("fhir-not-an-array", f"{type_name}.{key} is written as {_kind(item)}; FHIR R4 writes it as a list "
-               "(JSON array)", pointer)
-        return [(item, pointer)]
-    if isinstance(item, list):
-        report("fhir-invalid-value", f"{type_name}.{key} is a list; FHIR R4 allows one value there", pointer)
-        return []
-    return [(item, pointer)]
+def _unknown_key(key: str, spec: tables.ElementSpec, type_name: str, pointer: str, report: Report) -> None:
+    if key.startswith("_") and key[1:] in spec.keys:
+        return  # a primitive's id and extensions
+    child = pointer_join(pointer, key)
+    if key in spec.earlier_version:
+        report("fhir-earlier-version", f"{type_name}.{key} is the STU3 shape; R4 writes it in "
+               f"dosageInstruction[].doseAndRate[].{key}", child)
+    else:
+        report("fhir-unknown-element", f"{type_name} has the key {key!r}, which FHIR R4 does not define there (a "
+               "misspelt element is never read)", child)
 
 
-def _check_primitive(value: Any, primitive: str, name: str, pointer: str, report: Report) -> None:
+def _check_primitive(value: Any, primitive: str, type_name: str, key: str, pointer: str, report: Report) -> None:
     problem = primitive_problem(value, primitive)
     if problem:
-        report("fhir-invalid-value", f"{name} is {problem}; FHIR R4 wants {_WANTS[primitive]}", pointer)
+        report("fhir-invalid-value", f"{type_name}.{key} is {problem}; FHIR R4 wants {_WANTS[primitive]}", pointer)
 
 
 _WANTS = {
@@ -100,24 +106,29 @@ _WANTS = {
 }
 
 
+_STRINGS = frozenset({"string", "code", "uri", "id", "date", "dateTime", "instant"})
+_GRAMMARS = {"id": tables.ID, "date": tables.DATE, "dateTime": tables.DATE_TIME, "instant": tables.INSTANT}
+
+
 def primitive_problem(value: Any, primitive: str) -> str | None:
-    """What is wrong with a primitive value ("a number written as a string", ...), or None."""
-    if primitive in ("string", "code", "uri", "id", "date", "dateTime", "instant"):
-        if not isinstance(value, str):
+    """What is wrong with a primitive value ("written as a number", ...), or None."""
+    kind = type(value)
+    if primitive in _STRINGS:
+        if kind is not str:
             return f"written as {_kind(value)}"
-        if value == "":
+        if not value:
             return "an empty string"
-        grammar = {"id": tables.ID, "date": tables.DATE, "dateTime": tables.DATE_TIME, "instant": tables.INSTANT}.get(primitive)
+        grammar = _GRAMMARS.get(primitive)
         if grammar is not None and grammar.fullmatch(value) is None:
             return f"{value!r}"
         return None
     if primitive == "boolean":
-        return None if isinstance(value, bool) else f"written as {_kind(value)}"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None if kind is bool else f"written as {_kind(value)}"
+    if kind is not int and kind is not float:
         return f"written as {_kind(value)}"
     if primitive == "decimal":
         return None
-    if isinstance(value, float) and not value.is_integer():
+    if kind is float and not value.is_integer():
         return f"{value}, a number with a fraction"
     if primitive == "positiveInt" and value < 1:
         return f"{value}"
