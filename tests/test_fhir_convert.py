@@ -421,3 +421,207 @@ def test_places_of_the_request_group():
     assert places["/cycle"] == "/extension/0"
     assert places["/patient/age"] == "/contained/0/birthDate"
     assert places["/administrations/5/days/3"] == "/action/0/action/5/extension/0/extension/3"
+
+
+# --- CDS Hooks request bodies (1.2) ------------------------------------------------------------------------
+
+def _cds(patient_id="17", selections=None, prefetch=False):
+    bundle = _load("bundle-9.2.json")
+    del bundle["type"]  # the published hook examples omit it: accepted in draftOrders
+    body = {"hook": "order-sign", "hookInstance": "d1577c69", "context": {
+        "userId": "Practitioner/1", "patientId": patient_id, "draftOrders": bundle}}
+    if selections is not None:
+        body["context"]["selections"] = selections
+    if prefetch:
+        data = bundle["entry"][6:]
+        bundle["entry"] = bundle["entry"][:6]
+        body["prefetch"] = {"patient": data[0]["resource"], "weight": None, "labs": {
+            "resourceType": "Bundle", "type": "searchset", "entry": data[1:]}}
+    return body
+
+
+def test_cds_body_maps_like_the_bundle():
+    conversion = convert(_cds())
+    assert conversion.issues == []
+    assert json.dumps([o.order for o in conversion.orders]) == json.dumps(_load("mapped-9.3.json"))
+    assert conversion.orders[0].pointer == "/context/draftOrders/entry/0/resource"
+
+
+def test_cds_prefetch_is_patient_data():
+    conversion = convert(_cds(prefetch=True))
+    assert conversion.issues == []
+    mapped = conversion.orders[0]
+    assert json.dumps([mapped.order]) == json.dumps(_load("mapped-9.3.json"))
+    assert mapped.places["/patient/age"] == "/prefetch/patient/birthDate"
+    assert mapped.places["/patient/weight"] == "/prefetch/labs/entry/0/resource/valueQuantity"
+
+
+def test_cds_subject_must_be_the_patient_id():
+    conversion = convert(_cds(patient_id="18"))
+    rules = {issue.rule_id for issue in conversion.issues}
+    assert rules == {"fhir-subject-conflict", "fhir-order-not-checked"}
+    assert conversion.orders[0].order is None
+
+
+@pytest.mark.parametrize("selections, orders", [(["MedicationRequest/krd-c1-dex"], 1), (["MedicationRequest/other"], 0)])
+def test_cds_selections(selections, orders):
+    conversion = convert(_cds(selections=selections))
+    assert len(conversion.orders) == orders
+    if not orders:
+        assert [(i.rule_id, i.pointer) for i in conversion.issues] == [
+            ("fhir-resource-ignored", "/context/draftOrders/entry/0/resource"), ("no-order", None)]
+
+
+def test_cds_arrival_time_is_the_reference_time():
+    body = _cds()
+    for entry in body["context"]["draftOrders"]["entry"][:6]:
+        del entry["resource"]["authoredOn"]
+    conversion = convert(body, arrival_time="2026-12-01T09:30:00Z")
+    assert conversion.issues == []
+    assert conversion.orders[0].reference_time == "2026-12-01T09:30:00Z"
+    assert conversion.orders[0].order["patient"]["age"] == 64
+
+
+# --- the site map (5.3) ------------------------------------------------------------------------------------
+
+def test_site_map_regimen_agent_and_route():
+    from chemo_protovalidate.read.fhir.interface import SiteMap
+
+    doc = _load("bundle-9.2.json")
+    site = SiteMap(regimens={"https://fhir.example-hospital.org/PlanDefinition/myeloma-krd": "KRd"},
+                   agents={"https://nzulm.org.nz/nzmt": {"10238921000116102": "dexamethasone"}},
+                   routes={"https://fhir.example-hospital.org/CodeSystem/route": {"ORAL": "PO"}})
+    for entry in doc["entry"][:6]:
+        entry["resource"]["instantiatesCanonical"] = ["https://fhir.example-hospital.org/PlanDefinition/myeloma-krd|2"]
+    dex = doc["entry"][5]["resource"]
+    dex["medicationCodeableConcept"] = {"coding": [{"system": "https://nzulm.org.nz/nzmt", "code": "10238921000116102"}]}
+    dex["dosageInstruction"][0]["route"] = {"coding": [
+        {"system": "https://fhir.example-hospital.org/CodeSystem/route", "code": "ORAL"}]}
+    assert {i.rule_id for i in convert(doc).issues} == {"fhir-unknown-code", "fhir-route-unknown", "fhir-regimen-missing",
+                                                        "fhir-order-not-checked"}
+    conversion = convert(doc, site)
+    assert conversion.issues == []
+    assert json.dumps([o.order for o in conversion.orders]) == json.dumps(_load("mapped-9.3.json"))
+
+
+# --- what is passed on as written (3.5-3.8, 4) -------------------------------------------------------------
+
+def _dex(edit):
+    """The 9.2 Bundle with the dexamethasone request edited; its administration (or None) and the rule ids."""
+    doc = _load("bundle-9.2.json")
+    edit(doc["entry"][5]["resource"])
+    conversion = convert(doc)
+    administrations = conversion.orders[0].order["administrations"]
+    dex = administrations[5] if len(administrations) == 6 else None
+    return dex, [issue.rule_id for issue in conversion.issues]
+
+
+def _dose(quantity):
+    return lambda dex: dex["dosageInstruction"][0]["doseAndRate"][0].update(doseQuantity=quantity)
+
+
+UCUM = "http://unitsofmeasure.org"
+PASSED_ON = [
+    # edit of the dexamethasone request, the administration keys expected (a subset), the rules
+    (_dose({"value": 40, "system": SNOMED, "code": "258684004"}), {"dose": {"value": 40, "unit": "mg"}}, []),
+    (_dose({"value": 40, "system": SNOMED, "code": "258685003"}), {"dose": {"value": 40, "unit": "ug"}}, []),
+    (_dose({"value": 20, "system": SNOMED, "code": "404216004"}), {"doseLevel": {"value": 20, "unit": "mg/m2"}}, []),
+    (_dose({"value": 40, "system": UCUM, "code": "ug"}), {"dose": {"value": 40, "unit": "ug"}}, []),
+    (_dose({"value": 0.6, "system": UCUM, "code": "mg/kg"}), {"doseLevel": {"value": 0.6, "unit": "mg/kg"}}, []),
+    (_dose({"value": 40}), {"dose": {"value": 40}}, []),
+    (lambda dex: dex["extension"][1]["extension"].insert(0, {"url": "day", "valueInteger": 0}),
+     {"days": [0, 1, 8, 15, 22]}, []),
+    (lambda dex: dex["extension"][1]["extension"].append({"url": "day", "valueInteger": 29}),
+     {"days": [1, 8, 15, 22, 29]}, []),
+    (lambda dex: dex["dosageInstruction"][0].update(route={"text": "IV"}), {"route": "IV"}, []),
+    (lambda dex: dex["dosageInstruction"][0].update(route={"text": "intravenous"}), None, ["fhir-route-unknown"]),
+    (lambda dex: dex["dosageInstruction"][0].update(route={"coding": [
+        {"system": SNOMED, "code": "26643006"}, {"system": "https://example.org/route", "code": "oral"}]}),
+     {"route": "PO"}, []),
+    (lambda dex: dex["dosageInstruction"][0].pop("route"), {"agent": "dexamethasone"}, []),
+    (lambda dex: dex.pop("dosageInstruction"), {"agent": "dexamethasone", "days": [1, 8, 15, 22]}, []),
+    (lambda dex: dex["dosageInstruction"][0].update(timing={"repeat": {"duration": 2, "durationUnit": "h"}}),
+     {"infusionDuration": {"value": 2, "unit": "h"}}, []),
+    (lambda dex: dex["dosageInstruction"][0].update(timing={"repeat": {"duration": 30, "durationUnit": "s"}}),
+     {"infusionDuration": {"value": 30, "unit": "s"}}, []),
+    (lambda dex: dex["dosageInstruction"][0].update(timing={"repeat": {"duration": 30}}),
+     {"infusionDuration": {"value": 30}}, []),
+    (lambda dex: dex["extension"].append({"url": PROJECT + "dose-reduction-reason", "valueString": "neuropathy"}),
+     {"doseReduction": {"reason": "neuropathy"}}, []),
+    (lambda dex: dex["extension"].append({"url": PROJECT + "dose-reduction-reason", "valueCodeableConcept": {
+        "coding": [{"system": "https://example.org/r", "code": "n1", "display": "Neuropathy grade 2"}]}}),
+     {"doseReduction": {"reason": "Neuropathy grade 2"}}, []),
+    (lambda dex: dex["medicationCodeableConcept"]["coding"].append(
+        {"system": "https://example.org/products", "code": "dex-40-tab"}), {"agent": "dexamethasone"}, []),
+    (lambda dex: dex["medicationCodeableConcept"].update(coding=[
+        {"system": "https://w3id.org/protovalidate/fhir/CodeSystem/agent", "code": "Dexamethasone"}]),
+     {"agent": "Dexamethasone"}, []),
+    (lambda dex: dex["extension"].append({"url": "https://example.org/other-extension", "valueString": "x"}),
+     {"agent": "dexamethasone"}, []),
+    (lambda dex: dex.update(intent="proposal"), {"agent": "dexamethasone"}, []),
+]
+
+
+@pytest.mark.parametrize("edit, expected, rules", PASSED_ON, ids=[str(i) for i in range(len(PASSED_ON))])
+def test_passed_on_as_written(edit, expected, rules):
+    administration, found = _dex(edit)
+    assert found == rules
+    if expected is None:
+        assert administration is None
+        return
+    for key, value in expected.items():
+        assert administration[key] == value
+    if "dose" in expected and "doseLevel" not in expected:
+        assert "doseLevel" not in administration
+
+
+def test_dosage_missing_leaves_route_and_dose_absent():
+    administration, _ = _dex(lambda dex: dex.pop("dosageInstruction"))
+    assert set(administration) == {"agent", "days"}
+
+
+def test_the_cycle_is_passed_as_written():
+    doc = _load("requestgroup-9.1.json")
+    doc["extension"][0]["valueInteger"] = 0
+    assert convert(doc).orders[0].order["cycle"] == 0
+
+
+# --- days carriers (3.5) -----------------------------------------------------------------------------------
+
+NZ_DAYS = "http://hl7.org.nz/fhir/StructureDefinition/sact-timing-of-days"
+
+
+def _nz(doc):
+    action = doc["action"][0]["action"][5]
+    action["extension"] = [{"url": NZ_DAYS, "extension": [{"url": "day", "valueInteger": day},
+                                                          {"url": "instructions", "valueString": "with food"}]}
+                           for day in (1, 8, 15, 22)]
+
+
+def _same_days_twice(doc):
+    _contained(doc, "dex")["extension"] = [{"url": PROJECT + "cycle-days", "extension": [
+        {"url": "day", "valueInteger": day} for day in (22, 15, 8, 1)]}]
+
+
+def _days_on_an_empty_action(doc):
+    doc["action"].append({"title": "notes", "extension": [
+        {"url": CORE_DAYS, "extension": [{"url": "day", "valueInteger": 1}]}]})
+
+
+DAYS = [
+    (_nz, [1, 8, 15, 22], [], "/action/0/action/5/extension/2/extension/0"),
+    (_same_days_twice, [1, 8, 15, 22], [], "/action/0/action/5/extension/0/extension/2"),
+    (_days_on_an_empty_action, [1, 8, 15, 22], [("fhir-extension-misplaced", "/action/1/extension/0")], None),
+]
+
+
+@pytest.mark.parametrize("edit, days, issues, third_day", DAYS)
+def test_days(edit, days, issues, third_day):
+    doc = _load("requestgroup-9.1.json")
+    edit(doc)
+    conversion = convert(doc)
+    assert [(i.rule_id, i.pointer) for i in conversion.issues] == issues
+    mapped = conversion.orders[0]
+    assert mapped.order["administrations"][5]["days"] == days
+    if third_day:
+        assert mapped.places["/administrations/5/days/2"] == third_day

@@ -319,7 +319,7 @@ class OrderBuilder:
         not_checked = not_checked or conflict or state.subject_conflict or not administrations
         if not_checked:
             why = "no administration is left to check" if not administrations else "of the findings above"
-            doc.add("fhir-order-not-checked", f"order {label} is not checked because {why}", pointer)
+            doc.add("fhir-order-not-checked", f"this order ({label}) is not checked because {why}", pointer)
             return mapped
         mapped.order = order
         mapped.places = places
