@@ -625,3 +625,135 @@ def test_days(edit, days, issues, third_day):
     assert mapped.order["administrations"][5]["days"] == days
     if third_day:
         assert mapped.places["/administrations/5/days/2"] == third_day
+
+
+# --- patient data (4) --------------------------------------------------------------------------------------
+
+def _patient(edit, site_map=None):
+    """The 9.2 Bundle edited; its order's patient object (None: not checked) and the (rule, pointer) issues."""
+    doc = _load("bundle-9.2.json")
+    edit(doc)
+    conversion = convert(doc)
+    order = conversion.orders[0].order
+    return (order["patient"] if order else None), [(i.rule_id, i.pointer) for i in conversion.issues]
+
+
+def _times(birth, authored):
+    def edit(doc):
+        _entry(doc, 6)["birthDate"] = birth
+        for entry in doc["entry"][:6]:
+            entry["resource"]["authoredOn"] = authored
+    return edit
+
+
+@pytest.mark.parametrize("birth, authored, age", [
+    ("1962-12-01", "2026-12-01T08:00:00Z", 64),
+    ("1962-12-02", "2026-12-01T08:00:00Z", 63),
+    ("1962-12-02", "2026-12-01T23:30:00-05:00", 63),  # the local date as written, not UTC's 2 December
+    ("2000-02-29", "2027-02-28T08:00:00Z", 26),  # 29 February's year is complete on 1 March in other years
+    ("2000-02-29", "2027-03-01T08:00:00Z", 27),
+    ("2000-02-29", "2028-02-29", 28),
+])
+def test_age_in_whole_years(birth, authored, age):
+    patient, issues = _patient(_times(birth, authored))
+    assert issues == []
+    assert patient["age"] == age
+
+
+def _observation(key_code, value, date="2026-11-30", oid="obs-x", subject="Patient/17", status="final", **more):
+    resource = {"resourceType": "Observation", "id": oid, "status": status,
+                "code": {"coding": [{"system": "http://loinc.org", "code": key_code}]},
+                "valueQuantity": value, **more}
+    if date:
+        resource["effectiveDateTime"] = date
+    if subject:
+        resource["subject"] = {"reference": subject}
+    return {"fullUrl": f"https://ehr.example.org/fhir/Observation/{oid}", "resource": resource}
+
+
+def _add(*entries):
+    return lambda doc: doc["entry"].extend(entries)
+
+
+def _supporting(doc):
+    doc["entry"].append(_weight(60.0, "2026-10-01", wid="wt-old"))
+    _entry(doc, 0)["supportingInformation"] = [{"reference": "Observation/wt-old"}, {"reference": "Patient/17"}]
+
+
+def _dialysis(values):
+    def edit(doc):
+        for i, value in enumerate(values):
+            _entry(doc, i).setdefault("extension", []).append({"url": PROJECT + "dialysis", "valueBoolean": value})
+    return edit
+
+
+def _dose_basis(doc):
+    _entry(doc, 0)["extension"].append({"url": PROJECT + "dose-basis", "extension": [
+        {"url": "weight", "valueQuantity": {"value": 75, "system": UCUM, "code": "kg"}},
+        {"url": "bsa", "valueQuantity": {"value": 1.9, "system": UCUM, "code": "m2"}}]})
+
+
+ANC = {"value": 1.2, "unit": "10^3/uL", "system": UCUM, "code": "10*3/uL"}
+PATIENT = [
+    # edit, the patient keys expected (a subset; None: absent), the issues expected
+    (_supporting, {"weight": {"value": 60.0, "unit": "kg"}}, []),
+    (_add(_observation("751-8", ANC)), {"neutrophils": {"value": 1.2, "unit": "10*9/L"}}, []),
+    (_add(_observation("777-3", {"value": 150, "system": UCUM, "code": "10*9/L"})),
+     {"platelets": {"value": 150, "unit": "10*9/L"}}, []),
+    (_add(_observation("8277-6", {"value": 1.84, "system": UCUM, "code": "m2"})), {"bsa": {"value": 1.84, "unit": "m2"}}, []),
+    (_add(_observation("35591-7", {"value": 85, "system": UCUM, "code": "mL/min"}, date="2026-12-01")),
+     {"creatinineClearance": {"value": 85, "unit": "mL/min"}},
+     [("fhir-patient-data-chosen", "/entry/10/resource")]),
+    (_add(_observation("751-8", ANC, subject=None)), {"neutrophils": None}, []),  # not the patient's
+    (lambda doc: [_add(_observation("751-8", ANC, subject=None))(doc),
+                  _entry(doc, 0).update(supportingInformation=[{"reference": "Observation/obs-x"}])],
+     {"neutrophils": None}, [("fhir-patient-data-not-used", "/entry/10/resource")]),
+    (_add(_observation("751-8", ANC, subject="Patient/18")), {"neutrophils": None}, []),
+    (_add(_observation("751-8", ANC, date="2026-12-01T09:00:00+01:00")), {"neutrophils": {"value": 1.2, "unit": "10*9/L"}}, []),
+    (_add(_observation("751-8", ANC, date="2026-12-01T10:00:00+01:00")), {"neutrophils": None},
+     [("fhir-patient-data-not-used", "/entry/10/resource")]),
+    (_add(_observation("751-8", ANC, date=None, effectivePeriod={"start": "2026-11-01", "end": "2026-11-29"})),
+     {"neutrophils": {"value": 1.2, "unit": "10*9/L"}}, []),
+    (_add(_observation("751-8", ANC, status="cancelled")), {"neutrophils": None},
+     [("fhir-patient-data-not-used", "/entry/10/resource")]),
+    (_add(_observation("751-8", {"value": 1.2, "unit": "10^9/L"})), {"neutrophils": None},
+     [("fhir-unit-not-coded", "/entry/10/resource/valueQuantity")]),
+    (_add(_observation("751-8", {"value": 1.2, "system": SNOMED, "code": "258684004"})), {"neutrophils": None},
+     [("fhir-unit-unknown", "/entry/10/resource/valueQuantity")]),
+    (_add(_observation("751-8", ANC, valueQuantiy=1)), {"neutrophils": None},
+     [("fhir-unknown-element", "/entry/10/resource/valueQuantiy")]),
+    (_add(_observation("39156-5", {"value": 24.9, "system": UCUM, "code": "kg/m2"})), {"bsa": None}, []),
+    (_dialysis([True]), {"dialysis": True}, []),
+    (_dialysis([True, True]), {"dialysis": True}, []),
+    (_dialysis([True, False]), {"dialysis": None}, [("fhir-patient-data-conflict", "/entry/1/resource/extension/2")]),
+    (_dose_basis, {"doseBasis": {"weight": {"value": 75, "unit": "kg"}, "bsa": {"value": 1.9, "unit": "m2"}}}, []),
+]
+
+
+@pytest.mark.parametrize("edit, keys, issues", PATIENT, ids=[str(i) for i in range(len(PATIENT))])
+def test_patient_data(edit, keys, issues):
+    patient, found = _patient(edit)
+    assert found == issues
+    assert patient is not None
+    for key, value in keys.items():
+        if value is None:
+            assert key not in patient
+        else:
+            assert patient[key] == value
+    assert patient["height"] == {"value": 170, "unit": "cm"}, "the other keys are still given"
+
+
+def test_patient_keys_in_the_order_formats_order():
+    patient, _ = _patient(lambda doc: [_dose_basis(doc), _dialysis([True])(doc),
+                                       _add(_observation("751-8", ANC))(doc)])
+    assert list(patient) == ["age", "weight", "height", "creatinineClearance", "dialysis", "doseBasis", "neutrophils"]
+
+
+def test_no_patient_data_is_an_empty_patient():
+    doc = _load("bundle-9.2.json")
+    doc["entry"] = doc["entry"][:6]
+    for entry in doc["entry"]:
+        entry["resource"]["subject"] = {"reference": "Patient/unknown"}
+    conversion = convert(doc)
+    assert conversion.issues == []
+    assert conversion.orders[0].order["patient"] == {}
