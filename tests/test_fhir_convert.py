@@ -870,3 +870,19 @@ def test_conversion_cost_per_order():
     per_order = (time.perf_counter() - start) / runs
     # 1 ms is the issue's budget on a quiet machine; the shared CI machine gets three times that.
     assert per_order < 0.003, f"{per_order * 1000:.2f} ms an order"
+
+
+def test_an_entry_written_wrong_is_not_read():
+    doc = _load("bundle-9.2.json")
+    doc["entry"][5]["fullurl"] = doc["entry"][5].pop("fullUrl")
+    conversion = convert(doc)
+    assert [(i.rule_id, i.pointer) for i in conversion.issues] == [("fhir-unknown-element", "/entry/5/fullurl")]
+    assert len(conversion.orders[0].order["administrations"]) == 5
+
+
+def test_not_checked_says_why():
+    doc = _load("bundle-9.2.json")
+    for entry in doc["entry"][:6]:
+        del entry["resource"]["instantiatesCanonical"]
+    message = next(i.message for i in convert(doc).issues if i.rule_id == "fhir-order-not-checked")
+    assert message == "this order (urn:example:order:0001) is not checked: its regimen is not read"

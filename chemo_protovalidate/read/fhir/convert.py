@@ -133,6 +133,10 @@ def _read_entries(doc: Doc, entries: list, pointer: str, prefetch: bool) -> None
         resource = entry.get("resource")
         if resource is None:
             continue
+        mark = doc.errors
+        doc.check(entry, "Bundle.entry", at)
+        if doc.errors > mark:
+            continue  # an entry written wrong: its resource is not read (its findings say why)
         here = pointer_join(at, "resource")
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
             doc.add("fhir-invalid-structure", "a Bundle entry's resource is not a FHIR resource (no resourceType)", here)

@@ -262,7 +262,7 @@ class OrderBuilder:
         pointer = group.first_resource.pointer
         mapped = MappedOrder(label=label, pointer=pointer, order=None)
         mark = doc.errors
-        not_checked = group.broken
+        reasons = ["its actions cannot be read"] if group.broken else []
         skipped_order = False
         if rg is not None:
             doc.check(rg.obj, "RequestGroup", rg.pointer)
@@ -278,7 +278,8 @@ class OrderBuilder:
             elif status is not None and effect is None:
                 doc.add("fhir-invalid-value", f"RequestGroup.status {status!r} is not a RequestGroup status of "
                         "FHIR R4", pointer_join(rg.pointer, "status"))
-        not_checked = not_checked or doc.errors > mark
+        if doc.errors > mark:
+            reasons.append("the RequestGroup has errors outside its requests")
         if skipped_order:
             mapped.requests = [MappedRequest(m.request.pointer, None, "skipped") for m in group.members]
             return mapped
@@ -301,8 +302,10 @@ class OrderBuilder:
             order["@id"] = label
         order["@type"] = self.data["order_type"]
         places[""] = pointer
-        not_checked |= self._regimen(carriers, order, places, pointer)
-        not_checked |= self._cycle(carriers, order, places, pointer)
+        if self._regimen(carriers, order, places, pointer):
+            reasons.append("its regimen is not read")
+        if self._cycle(carriers, order, places, pointer):
+            reasons.append("its cycle is not read")
         patient, subjects, conflict = self._subject(carriers, pointer)
         reference_time = self._reference_time(rg, read_requests, pointer)
         mapped.reference_time = reference_time
@@ -315,11 +318,13 @@ class OrderBuilder:
         if len(read_requests) > self.doc.max_administrations:
             doc.add("order-too-large", f"the order has {len(read_requests)} MedicationRequests, more than "
                     f"--max-administrations {self.doc.max_administrations}; it is not checked", pointer)
-            not_checked = True
-        not_checked = not_checked or conflict or state.subject_conflict or not administrations
-        if not_checked:
-            why = "no administration is left to check" if not administrations else "of the findings above"
-            doc.add("fhir-order-not-checked", f"this order ({label}) is not checked because {why}", pointer)
+            reasons.append("it has too many requests")
+        if conflict or state.subject_conflict:
+            reasons.append("its resources are for different patients")
+        if not administrations:
+            reasons.append("no administration is left to check")
+        if reasons:
+            doc.add("fhir-order-not-checked", f"this order ({label}) is not checked: {'; '.join(reasons)}", pointer)
             return mapped
         mapped.order = order
         mapped.places = places

@@ -37,6 +37,7 @@ class PatientReader:
         self.data = tables.mapping()
         self._observations: list[Res] | None = None
         self._checked: dict[int, bool] = {}
+        self._keys: dict[int, set[str]] = {}
 
     def observations(self) -> list[Res]:
         if self._observations is None:
@@ -51,8 +52,15 @@ class PatientReader:
             self._checked[res.position] = self.doc.errors == mark
         return self._checked[res.position]
 
-    def keys_of(self, obs: dict) -> set[str]:
-        """The patient keys an Observation's LOINC codings give, and 'egfr' for an eGFR code."""
+    def keys_of(self, res: Res) -> set[str]:
+        """The patient keys an Observation's LOINC codings give, and 'egfr' for an eGFR code (once per resource:
+        every order asks it of every Observation)."""
+        keys = self._keys.get(res.position)
+        if keys is None:
+            keys = self._keys[res.position] = self._codes(res.obj)
+        return keys
+
+    def _codes(self, obs: dict) -> set[str]:
         loinc = self.data["urls"]["loinc"]
         keys = set()
         for coding, _ in codings_of(obs.get("code"), ""):
@@ -137,13 +145,13 @@ class PatientReader:
     def _measure(self, key, order, patient, subjects, reference_time, supporting, patient_dict, places,
                  patient_data, egfr_named) -> None:
         spec = self.data["observations"][key]
-        candidates = [res for res in supporting if key in self.keys_of(res.obj)]
+        candidates = [res for res in supporting if key in self.keys_of(res)]
         if not candidates:
             candidates = [res for res in self.observations()
-                          if key in self.keys_of(res.obj) and self._is_patients(res, patient, subjects)]
+                          if key in self.keys_of(res) and self._is_patients(res, patient, subjects)]
             if key == "creatinineClearance":
                 for res in self.observations():
-                    if "egfr" in self.keys_of(res.obj) and self._is_patients(res, patient, subjects):
+                    if "egfr" in self.keys_of(res) and self._is_patients(res, patient, subjects):
                         self._egfr(res, egfr_named, "its code is an eGFR code")
         remaining = []
         for res in candidates:

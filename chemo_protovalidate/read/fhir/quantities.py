@@ -55,7 +55,8 @@ def read_quantity(quantity: Any, pointer: str, name: str, report, dosage: bool) 
     elif dosage and system == urls["snomed"] and tables.string(code) in data["snomed_dose_units"]:
         result["unit"] = data["snomed_dose_units"][code]
     elif _is_auc(quantity):
-        report("fhir-auc-dose", f"{name} is an AUC dose ({system or ''}|{code or unit or ''}); protovalidate does not "
+        written = f"{system}|{code}" if system is not None or code is not None else f"unit {unit!r}"
+        report("fhir-auc-dose", f"{name} is an AUC dose ({written}, or an AUC extension); protovalidate does not "
                "check AUC dosing", pointer)
         ok = False
     elif unit is not None and system is None and code is None or (code is None) != (system is None):

@@ -9,7 +9,7 @@ from typing import Any
 from chemo_protovalidate.read.fhir import tables
 from chemo_protovalidate.read.fhir.quantities import read_quantity
 from chemo_protovalidate.read.fhir.index import AMBIGUOUS, OUTSIDE, RESOLVED, Res
-from chemo_protovalidate.read.fhir.structure import sub_extension_problem
+from chemo_protovalidate.read.fhir.structure import check, extension_problem, primitive_problem, sub_extension_problem
 from chemo_protovalidate.read.jsonld import pointer_join
 
 
@@ -51,7 +51,7 @@ def regimen_carriers(res: Res, site) -> tuple[list[tuple[str, str]], list[str]]:
             else:
                 unread.append(canonical)
     for item, at in project_extensions(res.obj, res.pointer, "regimen"):
-        if isinstance(item.get("valueCode"), str) and item["valueCode"]:
+        if extension_problem(item, "regimen") is None and primitive_problem(item["valueCode"], "code") is None:
             found.append((item["valueCode"], at))
     return found, unread
 
@@ -59,9 +59,8 @@ def regimen_carriers(res: Res, site) -> tuple[list[tuple[str, str]], list[str]]:
 def cycle_carriers(res: Res) -> list[tuple[Any, str]]:
     found = []
     for item, at in project_extensions(res.obj, res.pointer, "cycle-number"):
-        value = item.get("valueInteger")
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            found.append((value, at))
+        if extension_problem(item, "cycle-number") is None and primitive_problem(item["valueInteger"], "integer") is None:
+            found.append((item["valueInteger"], at))
     return found
 
 
@@ -168,7 +167,9 @@ class RequestReader:
 
     def days(self, mr: Res, action: Any, action_pointer: str | None) -> tuple[list | None, list[str]]:
         """The request's days, sorted, and for each the pointer of the day sub-extension that gave it."""
-        carriers = self._day_carriers(mr, action, action_pointer)
+        carriers, written = self._day_carriers(mr, action, action_pointer)
+        if not carriers and written:
+            return None, []  # a carrier of the wrong shape, already reported
         if not carriers:
             text = self._days_text(mr, action)
             self.doc.add("fhir-days-missing", "the request has no days carrier (timing-daysOfCycle or "
@@ -188,9 +189,12 @@ class RequestReader:
     def _day_carriers(self, mr: Res, action: Any, action_pointer: str | None) -> list[tuple[str, str, list]]:
         urls = self.data["days_carriers"]
         carriers = []
+        written = False
         if action_pointer is not None:
             core = [(item, at) for item, at in extensions_of(action, action_pointer) if item.get("url") == urls["core"]]
             for n, (item, at) in enumerate(core):
+                written = True
+                check(item, "Extension", at, self.doc.add)
                 if n == 1:
                     self.doc.add("fhir-invalid-extension", "the action has timing-daysOfCycle more than once; it "
                                  "may have it once", at)
@@ -200,6 +204,8 @@ class RequestReader:
             nz = [(item, at) for item, at in extensions_of(action, action_pointer) if item.get("url") == urls["nz"]]
             nz_days, nz_ok = [], True
             for item, at in nz:
+                written = True
+                check(item, "Extension", at, self.doc.add)
                 day = self._nz_day(item, at)
                 if day is None:
                     nz_ok = False
@@ -209,13 +215,16 @@ class RequestReader:
                 carriers.append(("sact-timing-of-days", nz[0][1], self._unrepeated(nz_days, "sact-timing-of-days")))
         for n, (item, at) in enumerate(project_extensions(mr.obj, mr.pointer, "cycle-days")):
             # its shape and repeats are the structure check's (structure.extension_problem)
+            written = True
             days = self._sub_days(item, at, "cycle-days", quiet=True)
             if days is not None and n == 0:
                 carriers.append(("cycle-days", at, days))
-        return carriers
+        return carriers, written
 
     def _sub_days(self, extension: dict, pointer: str, name: str, quiet: bool = False) -> list | None:
         problem = sub_extension_problem(extension.get("extension"), ["day"], True, False)
+        if problem is None and any(primitive_problem(sub["valueInteger"], "integer") for sub in extension["extension"]):
+            return None  # fhir-invalid-value, the Extension check's
         if problem or [key for key in extension if key.startswith("value")]:
             if not quiet:
                 self.doc.add("fhir-invalid-extension", f"the days extension {name} "
