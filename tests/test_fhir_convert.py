@@ -886,3 +886,84 @@ def test_not_checked_says_why():
         del entry["resource"]["instantiatesCanonical"]
     message = next(i.message for i in convert(doc).issues if i.rule_id == "fhir-order-not-checked")
     assert message == "this order (urn:example:order:0001) is not checked: its regimen is not read"
+
+
+# --- references and grouping (2.3, 2.6) --------------------------------------------------------------------
+
+def _medication(*codes):
+    def edit(doc):
+        dex = _entry(doc, 5)
+        del dex["medicationCodeableConcept"]
+        dex["medicationReference"] = {"reference": "Medication/m1/_history/2"}
+        for code in codes:
+            doc["entry"].append({"fullUrl": "https://ehr.example.org/fhir/Medication/m1", "resource": {
+                "resourceType": "Medication", "id": "m1", "code": {"coding": [{"system": RXNORM, "code": code}]}}})
+    return edit
+
+
+def _all_dex_cancelled(doc):
+    for entry in doc["entry"][:6]:
+        entry["resource"]["status"] = "stopped"
+
+
+def _loose_carfilzomib(doc):
+    cfz = _entry(doc, 0)
+    del cfz["groupIdentifier"], cfz["instantiatesCanonical"]
+    cfz["extension"] = []
+
+
+GROUPING = [
+    # base, edit, the (rule, pointer) issues exactly, the administrations of the first order (None: not checked)
+    ("bundle", _medication("3264"), [], 6),
+    ("bundle", _medication("3264", "3264"), [], 6),  # copies with equal content count as one
+    ("bundle", _medication(), [("fhir-unresolved-reference", "/entry/5/resource/medicationReference")], 5),
+    ("bundle", lambda doc: [_medication()(doc), _entry(doc, 5).update(medicationReference={"reference": "#med"})],
+     [("fhir-unresolved-reference", "/entry/5/resource/medicationReference")], 5),
+    ("bundle", _all_dex_cancelled, [("fhir-request-skipped", f"/entry/{i}/resource/status") for i in range(6)]
+     + [("fhir-order-skipped", "/entry/0/resource")], None),
+    ("bundle", _loose_carfilzomib, [("fhir-request-ungrouped", "/entry/0/resource")], 5),
+    ("bundle", _set(["entry", 5, "resource", "dosageInstruction", 0, "doseAndRate", 0, "type"],
+                    {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/dose-rate-type", "code": "other"}]}),
+     [("fhir-dose-ambiguous", "/entry/5/resource/dosageInstruction/0/doseAndRate/0/type")], 5),
+    ("bundle", _set(["entry", 0, "resource", "dosageInstruction", 0, "route", "coding", 0, "code"], "34206005"),
+     [], 6),
+    ("requestgroup", _delete(["action", 0, "action", 5]),
+     [("fhir-request-ungrouped", "/contained/9")], 5),
+    ("requestgroup", lambda doc: [doc["contained"].append({"resourceType": "ServiceRequest", "id": "sr"}),
+                                  doc["action"].append({"resource": {"reference": "#sr"}})],
+     [("fhir-resource-ignored", "/contained/10"), ("fhir-resource-ignored", "/action/1/resource")], 6),
+    ("requestgroup", lambda doc: doc["contained"][4].update(contained=[{"resourceType": "Medication", "id": "m"}]),
+     [("fhir-invalid-structure", "/contained/4/contained")], 5),
+]
+
+
+@pytest.mark.parametrize("base, edit, issues, administrations", GROUPING, ids=[str(i) for i in range(len(GROUPING))])
+def test_grouping_and_references(base, edit, issues, administrations):
+    doc = _load(BASES[base])
+    edit(doc)
+    conversion = convert(doc)
+    assert [(i.rule_id, i.pointer) for i in conversion.issues] == issues
+    order = conversion.orders[0].order
+    if administrations is None:
+        assert order is None
+    else:
+        assert len(order["administrations"]) == administrations
+
+
+def test_a_hash_reference_from_outside_its_container():
+    doc = _load("bundle-9.2.json")
+    doc["entry"][4]["resource"]["contained"] = [{"resourceType": "Medication", "id": "med", "code": {
+        "coding": [{"system": RXNORM, "code": "3264"}]}}]
+    _entry(doc, 5)["medicationReference"] = {"reference": "#med"}
+    del _entry(doc, 5)["medicationCodeableConcept"]
+    conversion = convert(doc)
+    assert [(i.rule_id, i.pointer) for i in conversion.issues] == [
+        ("fhir-invalid-structure", "/entry/5/resource/medicationReference")]
+
+
+def test_prefetch_observation_without_subject_is_the_patients():
+    body = _cds(prefetch=True)
+    del body["prefetch"]["labs"]["entry"][0]["resource"]["subject"]
+    conversion = convert(body)
+    assert conversion.issues == []
+    assert conversion.orders[0].order["patient"]["weight"] == {"value": 72.0, "unit": "kg"}

@@ -67,15 +67,20 @@ class Index:
         if obj["resourceType"] == "Bundle":
             self.doc.add("fhir-invalid-structure", "a Bundle inside contained is not read", pointer)
             return
-        if "contained" in obj:
-            self.doc.add("fhir-invalid-structure", "a contained resource holds contained resources; FHIR R4 forbids "
-                         "it", pointer_join(pointer, "contained"))
         res = Res(obj, pointer, None, container.prefetch, container, len(self.all))
         self.all.append(res)
         self._note(res)
+        self.report_nesting(res)
         if res.id is not None:
             container.contained.setdefault(res.id, res)
             self.contained_ids.add(res.id)
+
+    def report_nesting(self, res: Res) -> None:
+        """A contained resource holding contained resources (FHIR R4 forbids it). Reported where it is indexed, and
+        again (once in the report, counted again) when its resource is examined, so that it leaves it out."""
+        if res.container is not None and "contained" in res.obj:
+            self.doc.add("fhir-invalid-structure", "a contained resource holds contained resources; FHIR R4 forbids "
+                         "it", pointer_join(res.pointer, "contained"))
 
     def _note(self, res: Res) -> None:
         """Resources that are findings wherever they are: DSTU2 orders, and the request resources not read."""

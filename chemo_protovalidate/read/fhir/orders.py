@@ -343,6 +343,7 @@ class OrderBuilder:
             return MappedRequest(mr.pointer, self.requests.agent_quiet(mr), "skipped"), None, {}
         mark = doc.errors
         doc.check(mr.obj, "MedicationRequest", mr.pointer)
+        doc.index.report_nesting(mr)
         if effect == "unknown":
             doc.add("fhir-status-unknown", "the MedicationRequest's status is unknown; the request is left out",
                     pointer_join(mr.pointer, "status"))
