@@ -967,3 +967,12 @@ def test_prefetch_observation_without_subject_is_the_patients():
     conversion = convert(body)
     assert conversion.issues == []
     assert conversion.orders[0].order["patient"]["weight"] == {"value": 72.0, "unit": "kg"}
+
+
+def test_two_choices_of_one_element():
+    doc = _load("bundle-9.2.json")
+    _entry(doc, 5)["medicationReference"] = {"reference": "Medication/m1"}
+    conversion = convert(doc)
+    assert [(i.rule_id, i.pointer) for i in conversion.issues] == [
+        ("fhir-invalid-value", "/entry/5/resource/medicationReference")]
+    assert len(conversion.orders[0].order["administrations"]) == 5

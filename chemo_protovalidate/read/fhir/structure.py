@@ -68,6 +68,11 @@ def check(value: Any, type_name: str, pointer: str, report: Report, depth: int =
         if not any(name in value for name in alternatives):
             report("fhir-required-missing", f"{type_name} has no {' or '.join(alternatives)}, which FHIR R4 "
                    "requires and the converter needs", pointer)
+    for names in spec.choices:
+        given = [name for name in names if name in value]
+        if len(given) > 1:
+            report("fhir-invalid-value", f"{type_name} has {' and '.join(given)}; FHIR R4 allows one of a choice "
+                   "element", pointer_join(pointer, given[1]))
     if "modifierExtension" in value:
         report("fhir-modifier-not-understood", f"{type_name} has a modifierExtension; FHIR forbids ignoring a "
                "modifier the reader does not understand", pointer_join(pointer, "modifierExtension"))

@@ -22,6 +22,7 @@ class ElementSpec:
     primitives: dict
     required: tuple
     earlier_version: frozenset
+    choices: tuple = ()
 
 
 def _read(name: str) -> Any:
@@ -69,6 +70,7 @@ def elements() -> dict[str, ElementSpec]:
             primitives={**base.get("primitives", {}), **spec.get("primitives", {})},
             required=tuple(tuple(alternatives) for alternatives in spec.get("required", ())),
             earlier_version=frozenset(spec.get("earlier_version", ())),
+            choices=tuple(tuple(names) for names in spec.get("choices", ())),
         )
     return specs
 
