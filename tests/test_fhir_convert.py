@@ -49,6 +49,7 @@ PROJECT = "https://w3id.org/protovalidate/fhir/StructureDefinition/"
 CORE_DAYS = "http://hl7.org/fhir/StructureDefinition/timing-daysOfCycle"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
+UCUM = "http://unitsofmeasure.org"
 
 
 def _entry(doc, i):
@@ -148,7 +149,7 @@ CASES = [
                                              {"value": 40, "unit": "mg"}),
      "/entry/5/resource/dosageInstruction/0/doseQuantity", "left-out"),
     ("fhir-not-an-array", "bundle", _set(["entry", 5, "resource", "dosageInstruction", 0, "doseAndRate"],
-                                          {"doseQuantity": {"value": 40, "system": "http://unitsofmeasure.org", "code": "mg"}}),
+                                          {"doseQuantity": {"value": 40, "system": UCUM, "code": "mg"}}),
      "/entry/5/resource/dosageInstruction/0/doseAndRate", "left-out"),
     ("fhir-unknown-element", "bundle", lambda doc: _dosage(_entry(doc, 5))["doseAndRate"][0].update(
         doseQuantiy=_dosage(_entry(doc, 5))["doseAndRate"][0].pop("doseQuantity")),
@@ -166,7 +167,8 @@ CASES = [
     ("fhir-invalid-extension", "bundle", _set(["entry", 5, "resource", "extension", 0, "valueString"], "1"),
      "/entry/5/resource/extension/0", "left-out"),
     ("fhir-extension-misplaced", "bundle", _append(["entry", 5, "resource", "extension"], {
-        "url": CORE_DAYS, "extension": [{"url": "day", "valueInteger": 1}]}), "/entry/5/resource/extension/2", "left-out"),
+        "url": CORE_DAYS, "extension": [{"url": "day", "valueInteger": 1}]}),
+     "/entry/5/resource/extension/2", "left-out"),
     ("fhir-unresolved-reference", "requestgroup", _set(["action", 0, "action", 5, "resource", "reference"], "#nope"),
      "/action/0/action/5/resource", "left-out:absent"),
     ("fhir-reference-ambiguous", "bundle", _two_medications, "/entry/5/resource/medicationReference", "left-out"),
@@ -176,7 +178,8 @@ CASES = [
                                                       _entry(doc, 5)["extension"].pop(0)],
      "/entry/5/resource", "left-out:absent"),
     ("fhir-request-referenced-twice", "requestgroup", _dex_twice, "/action/1/resource", "left-out"),
-    ("fhir-request-skipped", "bundle", _set(["entry", 5, "resource", "status"], "cancelled"), "/entry/5/resource/status",
+    ("fhir-request-skipped", "bundle", _set(["entry", 5, "resource", "status"], "cancelled"),
+     "/entry/5/resource/status",
      "left-out:skipped"),
     ("fhir-order-skipped", "requestgroup", _set(["status"], "revoked"), "/status", "skipped"),
     ("fhir-status-unknown", "bundle", _set(["entry", 5, "resource", "status"], "unknown"), "/entry/5/resource/status",
@@ -198,8 +201,9 @@ CASES = [
      "/entry/5/resource/medicationCodeableConcept", "left-out"),
     ("fhir-product-route-mismatch", "bundle", _rxnorm("2372199"), "/entry/5/resource/dosageInstruction/0/route",
      "left-out"),
-    ("fhir-route-unknown", "bundle", _set(["entry", 5, "resource", "dosageInstruction", 0, "route", "coding", 0, "code"],
-                                           "12345"), "/entry/5/resource/dosageInstruction/0/route", "left-out"),
+    ("fhir-route-unknown", "bundle",
+     _set(["entry", 5, "resource", "dosageInstruction", 0, "route", "coding", 0, "code"], "12345"),
+     "/entry/5/resource/dosageInstruction/0/route", "left-out"),
     ("fhir-days-missing", "bundle", lambda doc: _entry(doc, 5)["extension"].pop(1), "/entry/5/resource", "left-out"),
     ("fhir-days-conflict", "requestgroup", _days_conflict, "/contained/4/extension/0", "left-out:0"),
     ("fhir-several-dosage-instructions", "bundle", _second_dosage, "/entry/5/resource/dosageInstruction", "left-out"),
@@ -225,7 +229,8 @@ CASES = [
      "/entry/9/resource", "not-used:creatinineClearance"),
     ("fhir-egfr-not-crcl", "bundle", _set(["entry", 9, "resource", "valueQuantity", "code"], "mL/min/{1.73_m2}"),
      "/entry/9/resource", "not-used:creatinineClearance"),
-    ("fhir-patient-data-chosen", "bundle", _append(["entry"], _weight(80.0, "2026-10-01")), "/entry/7/resource", "kept"),
+    ("fhir-patient-data-chosen", "bundle", _append(["entry"], _weight(80.0, "2026-10-01")), "/entry/7/resource",
+     "kept"),
     ("fhir-patient-data-not-used", "bundle", _set(["entry", 7, "resource", "status"], "preliminary"),
      "/entry/7/resource", "not-used:weight"),
     ("fhir-patient-data-not-used", "bundle", _set(["entry", 7, "resource", "effectiveDateTime"], "2026-12-02"),
@@ -411,7 +416,8 @@ def test_places_of_the_bundle():
     assert places["/administrations/1/agent"] == "/entry/1/resource/medicationCodeableConcept"
     assert places["/administrations/1/days/2"] == "/entry/1/resource/extension/1/extension/2"
     assert places["/administrations/1/dose"] == "/entry/1/resource/dosageInstruction/0/doseAndRate/1/doseQuantity"
-    assert places["/administrations/0/infusionDuration"] == "/entry/0/resource/dosageInstruction/0/timing/repeat/duration"
+    assert places["/administrations/0/infusionDuration"] == \
+        "/entry/0/resource/dosageInstruction/0/timing/repeat/duration"
     assert places["/administrations/5/route"] == "/entry/5/resource/dosageInstruction/0/route"
 
 
@@ -464,7 +470,8 @@ def test_cds_subject_must_be_the_patient_id():
     assert conversion.orders[0].order is None
 
 
-@pytest.mark.parametrize("selections, orders", [(["MedicationRequest/krd-c1-dex"], 1), (["MedicationRequest/other"], 0)])
+@pytest.mark.parametrize("selections, orders", [(["MedicationRequest/krd-c1-dex"], 1),
+                                                (["MedicationRequest/other"], 0)])
 def test_cds_selections(selections, orders):
     conversion = convert(_cds(selections=selections))
     assert len(conversion.orders) == orders
@@ -495,11 +502,12 @@ def test_site_map_regimen_agent_and_route():
     for entry in doc["entry"][:6]:
         entry["resource"]["instantiatesCanonical"] = ["https://fhir.example-hospital.org/PlanDefinition/myeloma-krd|2"]
     dex = doc["entry"][5]["resource"]
-    dex["medicationCodeableConcept"] = {"coding": [{"system": "https://nzulm.org.nz/nzmt", "code": "10238921000116102"}]}
+    dex["medicationCodeableConcept"] = {"coding": [
+        {"system": "https://nzulm.org.nz/nzmt", "code": "10238921000116102"}]}
     dex["dosageInstruction"][0]["route"] = {"coding": [
         {"system": "https://fhir.example-hospital.org/CodeSystem/route", "code": "ORAL"}]}
-    assert {i.rule_id for i in convert(doc).issues} == {"fhir-unknown-code", "fhir-route-unknown", "fhir-regimen-missing",
-                                                        "fhir-order-not-checked"}
+    assert {i.rule_id for i in convert(doc).issues} == {
+        "fhir-unknown-code", "fhir-route-unknown", "fhir-regimen-missing", "fhir-order-not-checked"}
     conversion = convert(doc, site)
     assert conversion.issues == []
     assert json.dumps([o.order for o in conversion.orders]) == json.dumps(_load("mapped-9.3.json"))
@@ -521,7 +529,6 @@ def _dose(quantity):
     return lambda dex: dex["dosageInstruction"][0]["doseAndRate"][0].update(doseQuantity=quantity)
 
 
-UCUM = "http://unitsofmeasure.org"
 PASSED_ON = [
     # edit of the dexamethasone request, the administration keys expected (a subset), the rules
     (_dose({"value": 40, "system": SNOMED, "code": "258684004"}), {"dose": {"value": 40, "unit": "mg"}}, []),
@@ -701,7 +708,8 @@ PATIENT = [
     (_add(_observation("751-8", ANC)), {"neutrophils": {"value": 1.2, "unit": "10*9/L"}}, []),
     (_add(_observation("777-3", {"value": 150, "system": UCUM, "code": "10*9/L"})),
      {"platelets": {"value": 150, "unit": "10*9/L"}}, []),
-    (_add(_observation("8277-6", {"value": 1.84, "system": UCUM, "code": "m2"})), {"bsa": {"value": 1.84, "unit": "m2"}}, []),
+    (_add(_observation("8277-6", {"value": 1.84, "system": UCUM, "code": "m2"})),
+     {"bsa": {"value": 1.84, "unit": "m2"}}, []),
     (_add(_observation("35591-7", {"value": 85, "system": UCUM, "code": "mL/min"}, date="2026-12-01")),
      {"creatinineClearance": {"value": 85, "unit": "mL/min"}},
      [("fhir-patient-data-chosen", "/entry/10/resource")]),
@@ -710,7 +718,8 @@ PATIENT = [
                   _entry(doc, 0).update(supportingInformation=[{"reference": "Observation/obs-x"}])],
      {"neutrophils": None}, [("fhir-patient-data-not-used", "/entry/10/resource")]),
     (_add(_observation("751-8", ANC, subject="Patient/18")), {"neutrophils": None}, []),
-    (_add(_observation("751-8", ANC, date="2026-12-01T09:00:00+01:00")), {"neutrophils": {"value": 1.2, "unit": "10*9/L"}}, []),
+    (_add(_observation("751-8", ANC, date="2026-12-01T09:00:00+01:00")),
+     {"neutrophils": {"value": 1.2, "unit": "10*9/L"}}, []),
     (_add(_observation("751-8", ANC, date="2026-12-01T10:00:00+01:00")), {"neutrophils": None},
      [("fhir-patient-data-not-used", "/entry/10/resource")]),
     (_add(_observation("751-8", ANC, date=None, effectivePeriod={"start": "2026-11-01", "end": "2026-11-29"})),

@@ -93,7 +93,8 @@ def _read_bundle(doc: Doc, bundle: dict, pointer: str, require_type: bool) -> bo
     mark = doc.errors
     spec = tables.elements()["Bundle"]
     for key in duplicate_keys(bundle):
-        doc.add("duplicate-key", f"the Bundle has the key {key!r} twice; nothing of it is read", pointer_join(pointer, key))
+        doc.add("duplicate-key", f"the Bundle has the key {key!r} twice; nothing of it is read",
+                pointer_join(pointer, key))
     for key in bundle:
         if key not in spec.keys and not (key.startswith("_") and key[1:] in spec.keys):
             doc.add("fhir-unknown-element", f"the Bundle has the key {key!r}, which FHIR R4 does not define there",
@@ -107,8 +108,9 @@ def _read_bundle(doc: Doc, bundle: dict, pointer: str, require_type: bool) -> bo
         pass  # CDS Hooks draftOrders: the published hook examples omit it (1.2)
     elif bundle_type not in data["bundle_types"]:
         found = f"type {bundle_type!r}" if bundle_type is not None else "no type"
+        at = pointer_join(pointer, "type") if "type" in bundle else pointer
         doc.add("fhir-bundle-type-not-supported", f"the Bundle has {found}; protovalidate reads a collection, "
-                "transaction, batch or searchset Bundle", pointer_join(pointer, "type") if bundle_type is not None else pointer)
+                "transaction, batch or searchset Bundle", at)
         return False
     entries = bundle.get("entry", [])
     if not isinstance(entries, list):
@@ -139,7 +141,8 @@ def _read_entries(doc: Doc, entries: list, pointer: str, prefetch: bool) -> None
             continue  # an entry written wrong: its resource is not read (its findings say why)
         here = pointer_join(at, "resource")
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-            doc.add("fhir-invalid-structure", "a Bundle entry's resource is not a FHIR resource (no resourceType)", here)
+            doc.add("fhir-invalid-structure", "a Bundle entry's resource is not a FHIR resource (no resourceType)",
+                    here)
             continue
         if resource["resourceType"] == "Bundle":
             doc.add("fhir-invalid-structure", "a Bundle inside a Bundle entry is not read", here)

@@ -11,7 +11,7 @@ from chemo_protovalidate.read.fhir import tables
 from chemo_protovalidate.read.fhir.interface import MappedOrder, MappedRequest
 from chemo_protovalidate.read.fhir.patient import PatientReader
 from chemo_protovalidate.read.fhir.requests import RequestReader, cycle_carriers, project_extensions, regimen_carriers
-from chemo_protovalidate.read.fhir.index import AMBIGUOUS, OUTSIDE, RESOLVED, Res
+from chemo_protovalidate.read.fhir.index import AMBIGUOUS, OUTSIDE, Res
 from chemo_protovalidate.read.fhir.timing import compare_times
 from chemo_protovalidate.read.jsonld import pointer_join
 
@@ -199,9 +199,9 @@ class OrderBuilder:
                                  "passed over", mr.pointer)
                 continue
             if regimen is None or cycle is None:
-                self.doc.add("fhir-request-ungrouped", f"this MedicationRequest has a {'cycle' if regimen is None else 'regimen'} "
-                             f"but no {'regimen' if regimen is None else 'cycle-number'}, and no RequestGroup or "
-                             "groupIdentifier: it belongs to no order", mr.pointer)
+                has, lacks = ("cycle", "regimen") if regimen is None else ("regimen", "cycle-number")
+                self.doc.add("fhir-request-ungrouped", f"this MedicationRequest has a {has} but no {lacks}, and no "
+                             "RequestGroup or groupIdentifier: it belongs to no order", mr.pointer)
                 continue
             subject = mr.obj.get("subject")
             key = (repr(subject.get("reference") if isinstance(subject, dict) else None), regimen, repr(cycle))
@@ -363,9 +363,9 @@ class OrderBuilder:
                 local[f"/days/{i}"] = at
         route = self.requests.dosage(mr, administration, local)
         if sc_only and route is not None and route != self.data["sc_route"]:
-            doc.add("fhir-product-route-mismatch", f"RxNorm {', '.join(sorted(self.data['rxnorm_sc_only']))} is the "
-                    f"subcutaneous product (daratumumab / hyaluronidase); the route is {route}; the request is left out",
-                    local.get("/route"))
+            codes = ", ".join(sorted(self.data["rxnorm_sc_only"]))
+            doc.add("fhir-product-route-mismatch", f"RxNorm {codes} is the subcutaneous product (daratumumab / "
+                    f"hyaluronidase); the route is {route}; the request is left out", local.get("/route"))
         self.requests.dose_reduction(mr, administration, local)
         if doc.errors > mark:
             return MappedRequest(mr.pointer, agent, "left-out"), None, {}
@@ -446,8 +446,9 @@ class OrderBuilder:
         if self.doc.cds and self.doc.patient_id is not None:
             wanted = f"Patient/{self.doc.patient_id}"
             for key, at in identities.items():
-                ok = key == ("reference", wanted) or (key[0] == "resource" and self.doc.index.all[key[1]].type == "Patient"
-                                                      and self.doc.index.all[key[1]].id == self.doc.patient_id)
+                found = self.doc.index.all[key[1]] if key[0] == "resource" else None
+                ok = key == ("reference", wanted) or (
+                    found is not None and found.type == "Patient" and found.id == self.doc.patient_id)
                 if not ok:
                     self.doc.add("fhir-subject-conflict", f"the order's subject is not the CDS Hooks patient {wanted} "
                                  "(context.patientId); the order is not checked", at)

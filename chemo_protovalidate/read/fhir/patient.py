@@ -4,8 +4,6 @@ that the Reading of 4.2 chooses, dialysis and doseBasis from the project extensi
 from __future__ import annotations
 
 from functools import cmp_to_key
-from typing import Any
-
 from chemo_protovalidate.read.fhir import tables
 from chemo_protovalidate.read.fhir.quantities import read_quantity
 from chemo_protovalidate.read.fhir.requests import codings_of, project_extensions

@@ -60,7 +60,8 @@ def read_quantity(quantity: Any, pointer: str, name: str, report, dosage: bool) 
                "check AUC dosing", pointer)
         ok = False
     elif unit is not None and system is None and code is None or (code is None) != (system is None):
-        written = f"unit {unit!r}" if unit is not None else f"code {code!r}" if code is not None else f"system {system!r}"
+        written = (f"unit {unit!r}" if unit is not None else f"code {code!r}" if code is not None
+                   else f"system {system!r}")
         report("fhir-unit-not-coded", f"{name} has {written} without a UCUM system and code; protovalidate reads "
                f"the unit from system {urls['ucum']} and code (display text is not read)", pointer)
         ok = False

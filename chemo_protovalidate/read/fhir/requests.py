@@ -59,7 +59,8 @@ def regimen_carriers(res: Res, site) -> tuple[list[tuple[str, str]], list[str]]:
 def cycle_carriers(res: Res) -> list[tuple[Any, str]]:
     found = []
     for item, at in project_extensions(res.obj, res.pointer, "cycle-number"):
-        if extension_problem(item, "cycle-number") is None and primitive_problem(item["valueInteger"], "integer") is None:
+        if extension_problem(item, "cycle-number") is None \
+                and primitive_problem(item["valueInteger"], "integer") is None:
             found.append((item["valueInteger"], at))
     return found
 
@@ -150,11 +151,13 @@ class RequestReader:
             agent = _agent_of(coding, self.doc.site)
             if agent is not None:
                 given.setdefault(agent, []).append(_system_code(coding))
-                if coding.get("system") == self.data["urls"]["rxnorm"] and tables.string(coding.get("code")) in self.data["rxnorm_sc_only"]:
+                code = tables.string(coding.get("code"))
+                if coding.get("system") == self.data["urls"]["rxnorm"] and code in self.data["rxnorm_sc_only"]:
                     sc_only = True
         if len(given) > 1:
             named = "; ".join(f"{agent} ({', '.join(codes)})" for agent, codes in given.items())
-            self.doc.add("fhir-code-conflict", f"the codings give different agents: {named}; the request is left out", at)
+            self.doc.add("fhir-code-conflict", f"the codings give different agents: {named}; the request is left out",
+                         at)
             return None, at, False
         if not given:
             named = ", ".join(_system_code(coding) for coding, _ in codings) or "no coding"
@@ -263,8 +266,9 @@ class RequestReader:
     @staticmethod
     def _days_text(mr: Res, action: Any) -> str | None:
         dosages = mr.obj.get("dosageInstruction")
-        if isinstance(dosages, list) and dosages and isinstance(dosages[0], dict) and isinstance(dosages[0].get("text"), str):
-            return dosages[0]["text"]
+        first = dosages[0] if isinstance(dosages, list) and dosages else None
+        if isinstance(first, dict) and isinstance(first.get("text"), str):
+            return first["text"]
         if isinstance(action, dict) and isinstance(action.get("textEquivalent"), str):
             return action["textEquivalent"]
         return None
@@ -330,7 +334,8 @@ class RequestReader:
                 continue
             quantity_at = pointer_join(here, "doseQuantity")
             quantity = read_quantity(element["doseQuantity"], quantity_at, "doseQuantity", self.doc.add, dosage=True)
-            kinds = {tables.string(coding.get("code")) for coding, _ in codings_of(element.get("type"), pointer_join(here, "type"))
+            codings = codings_of(element.get("type"), pointer_join(here, "type"))
+            kinds = {tables.string(coding.get("code")) for coding, _ in codings
                      if coding.get("system") == type_system} & {"ordered", "calculated"}
             if "type" not in element:
                 untyped.append((quantity, quantity_at, here))

@@ -48,7 +48,8 @@ def check(value: Any, type_name: str, pointer: str, report: Report, depth: int =
                 if child_type is None and primitive is None:
                     continue
                 for i, each in enumerate(item):
-                    if days_carriers and key == "extension" and type(each) is dict and tables.string(each.get("url")) in days_carriers:
+                    if days_carriers and key == "extension" and type(each) is dict \
+                            and tables.string(each.get("url")) in days_carriers:
                         continue  # an action's days carrier is its request's: checked when the request is read
                     if child_type is not None:
                         check(each, child_type, f"{child}/{i}", report, depth + 1)
@@ -112,7 +113,8 @@ def _check_primitive(value: Any, primitive: str, type_name: str, key: str, point
 _WANTS = {
     "string": "a non-empty string", "code": "a non-empty string", "uri": "a non-empty string",
     "id": "an id of 1 to 64 letters, digits, '-' and '.'", "boolean": "true or false",
-    "integer": "a whole number", "positiveInt": "a whole number of at least 1", "unsignedInt": "a whole number of at least 0",
+    "integer": "a whole number", "positiveInt": "a whole number of at least 1",
+    "unsignedInt": "a whole number of at least 0",
     "decimal": "a number", "date": "a date (YYYY, YYYY-MM or YYYY-MM-DD)",
     "dateTime": "a dateTime (a date, or a date and time with seconds and a zone)",
     "instant": "an instant (date, time with seconds, and a zone)",
