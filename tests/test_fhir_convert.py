@@ -985,3 +985,35 @@ def test_two_choices_of_one_element():
     assert [(i.rule_id, i.pointer) for i in conversion.issues] == [
         ("fhir-invalid-value", "/entry/5/resource/medicationReference")]
     assert len(conversion.orders[0].order["administrations"]) == 5
+
+
+def test_misplaced_days_only_on_an_action_of_no_request():
+    doc = _load("requestgroup-9.1.json")
+    doc["action"][0]["action"][5]["resource"]["reference"] = "#nope"
+    assert [(i.rule_id, i.pointer) for i in convert(doc).issues] == [
+        ("fhir-unresolved-reference", "/action/0/action/5/resource"),
+        ("fhir-request-ungrouped", "/contained/9")]  # dex, now referenced by no action
+
+
+def test_an_egfr_is_named_even_beside_supporting_information():
+    doc = _load("requestgroup-9.1.json")
+    doc["contained"].append({"resourceType": "Observation", "id": "egfr", "status": "final", "code": {
+        "coding": [{"system": "http://loinc.org", "code": "62238-1"}]}, "subject": {"reference": "#pat"},
+        "effectiveDateTime": "2026-11-30", "valueQuantity": {"value": 60, "system": UCUM, "code": "mL/min/{1.73_m2}"}})
+    conversion = convert(doc)
+    assert [(i.rule_id, i.pointer) for i in conversion.issues] == [("fhir-egfr-not-crcl", "/contained/10")]
+    assert conversion.orders[0].order["patient"]["creatinineClearance"] == {"value": 85, "unit": "mL/min"}
+
+
+def test_a_marker_of_the_wrong_shape_still_makes_an_order():
+    doc = _load("bundle-9.2.json")
+    doc["entry"] = doc["entry"][2:6]  # no carfilzomib
+    for entry in doc["entry"]:
+        resource = entry["resource"]
+        del resource["instantiatesCanonical"]
+        resource["extension"] = [{"url": PROJECT + "cycle-number", "valueString": "1"}]
+    conversion = convert(doc)
+    assert {i.rule_id for i in conversion.issues} == {
+        "fhir-invalid-extension", "fhir-days-missing", "fhir-regimen-missing", "fhir-cycle-missing",
+        "fhir-order-not-checked"}
+    assert len(conversion.orders) == 1

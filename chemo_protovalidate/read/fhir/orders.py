@@ -12,6 +12,7 @@ from chemo_protovalidate.read.fhir.interface import MappedOrder, MappedRequest
 from chemo_protovalidate.read.fhir.patient import PatientReader
 from chemo_protovalidate.read.fhir.requests import RequestReader, cycle_carriers, project_extensions, regimen_carriers
 from chemo_protovalidate.read.fhir.index import AMBIGUOUS, OUTSIDE, Res
+from chemo_protovalidate.read.fhir.structure import primitive_problem
 from chemo_protovalidate.read.fhir.timing import compare_times
 from chemo_protovalidate.read.jsonld import pointer_join
 
@@ -131,23 +132,25 @@ class OrderBuilder:
         for action, at in items:
             if not isinstance(action, dict):
                 continue
-            target = None
+            target, found = None, False
             if "resource" in action:
-                target = self._action_target(rg, action["resource"], pointer_join(at, "resource"), group)
+                target, found = self._action_target(rg, action["resource"], pointer_join(at, "resource"), group)
                 if target is not None:
                     group.members.append(Member(target, action, at))
-            if target is None:
+            if target is None and not ("resource" in action and not found):
+                # an unresolved resource has its own finding; days on an action of no request are misplaced
                 extensions = action.get("extension")
                 if isinstance(extensions, list):
                     for i, extension in enumerate(extensions):
-                        if isinstance(extension, dict) and extension.get("url") in days_urls:
+                        if isinstance(extension, dict) and tables.string(extension.get("url")) in days_urls:
                             self.doc.add("fhir-extension-misplaced", "a days extension on an action that references "
                                          "no MedicationRequest; days are never inherited",
                                          pointer_join(pointer_join(at, "extension"), i))
             if "action" in action:
                 self._walk(rg, action["action"], pointer_join(at, "action"), depth + 1, group)
 
-    def _action_target(self, rg: Res, reference: Any, pointer: str, group: Group) -> Res | None:
+    def _action_target(self, rg: Res, reference: Any, pointer: str, group: Group) -> tuple[Res | None, bool]:
+        """The MedicationRequest an action's resource resolves to, and whether it resolved at all."""
         status, res = self.doc.index.resolve(reference, rg)
         written = reference.get("reference") if isinstance(reference, dict) else None
         if res is None:
@@ -160,9 +163,9 @@ class OrderBuilder:
             else:
                 self.doc.add("fhir-unresolved-reference", f"action.resource {written!r} is not found in the "
                              "document; the order is checked without it", pointer)
-            return None
+            return None, False
         if res.type == "MedicationRequest":
-            return res
+            return res, True
         if res.type == "RequestGroup":
             self.doc.add("fhir-invalid-structure", "an action's resource is a RequestGroup; a RequestGroup inside "
                          "an order is not read, and the order is not checked", pointer)
@@ -170,7 +173,7 @@ class OrderBuilder:
         else:
             self.doc.add("fhir-resource-ignored", f"an action's resource is a {res.type}, which is not an "
                          "administration protovalidate checks", pointer)
-        return None
+        return None, True
 
     def _by_group_identifier(self, requests: list[Res]) -> list[Group]:
         groups: dict[tuple, Group] = {}
@@ -214,7 +217,9 @@ class OrderBuilder:
     def _is_order(self, group: Group) -> bool:
         carriers = ([group.request_group] if group.request_group else []) + [m.request for m in group.members]
         for res in carriers:
-            if regimen_carriers(res, self.doc.site)[0] or cycle_carriers(res):
+            # a carrier of the wrong shape still marks a protocol order (its finding comes when it is read)
+            if regimen_carriers(res, self.doc.site)[0] or project_extensions(res.obj, res.pointer, "regimen") \
+                    or project_extensions(res.obj, res.pointer, "cycle-number"):
                 return True
         for member in group.members:
             if project_extensions(member.request.obj, member.request.pointer, "cycle-days"):
@@ -283,6 +288,14 @@ class OrderBuilder:
         if skipped_order:
             mapped.requests = [MappedRequest(m.request.pointer, None, "skipped") for m in group.members]
             return mapped
+        if len(group.members) > self.doc.max_administrations:
+            # refused before its requests are read: the limit is there so that a huge order costs nothing
+            doc.add("order-too-large", f"the order has {len(group.members)} MedicationRequests, more than "
+                    f"--max-administrations {self.doc.max_administrations}; it is not checked", pointer)
+            doc.add("fhir-order-not-checked", f"this order ({label}) is not checked: it has too many requests",
+                    pointer)
+            mapped.requests = [MappedRequest(m.request.pointer, None, "left-out") for m in group.members]
+            return mapped
         administrations, places, read_requests = [], {}, []
         for member in group.members:
             outcome = self._request(member, len(administrations))
@@ -315,10 +328,6 @@ class OrderBuilder:
         places.update(patient_places)
         mapped.patient_data = patient_data
         order["administrations"] = administrations
-        if len(read_requests) > self.doc.max_administrations:
-            doc.add("order-too-large", f"the order has {len(read_requests)} MedicationRequests, more than "
-                    f"--max-administrations {self.doc.max_administrations}; it is not checked", pointer)
-            reasons.append("it has too many requests")
         if conflict or state.subject_conflict:
             reasons.append("its resources are for different patients")
         if not administrations:
@@ -462,9 +471,10 @@ class OrderBuilder:
         return patient, subjects, conflict
 
     def _reference_time(self, rg: Res | None, requests: list[Res], pointer: str) -> str | None:
-        if rg is not None and isinstance(rg.obj.get("authoredOn"), str):
+        if rg is not None and primitive_problem(rg.obj.get("authoredOn"), "dateTime") is None:
             return rg.obj["authoredOn"]
-        times = [mr.obj["authoredOn"] for mr in requests if isinstance(mr.obj.get("authoredOn"), str)]
+        times = [mr.obj["authoredOn"] for mr in requests
+                 if primitive_problem(mr.obj.get("authoredOn"), "dateTime") is None]
         if times:
             return max(times, key=cmp_to_key(compare_times))
         if self.doc.arrival_time is not None:

@@ -143,14 +143,14 @@ class PatientReader:
     def _measure(self, key, order, patient, subjects, reference_time, supporting, patient_dict, places,
                  patient_data, egfr_named) -> None:
         spec = self.data["observations"][key]
+        if key == "creatinineClearance":
+            for res in supporting + self.observations():
+                if "egfr" in self.keys_of(res) and (res in supporting or self._is_patients(res, patient, subjects)):
+                    self._egfr(res, egfr_named, "its code is an eGFR code")
         candidates = [res for res in supporting if key in self.keys_of(res)]
         if not candidates:
             candidates = [res for res in self.observations()
                           if key in self.keys_of(res) and self._is_patients(res, patient, subjects)]
-            if key == "creatinineClearance":
-                for res in self.observations():
-                    if "egfr" in self.keys_of(res) and self._is_patients(res, patient, subjects):
-                        self._egfr(res, egfr_named, "its code is an eGFR code")
         remaining = []
         for res in candidates:
             reason = self._not_used(res, reference_time)
