@@ -1017,3 +1017,32 @@ def test_a_marker_of_the_wrong_shape_still_makes_an_order():
         "fhir-invalid-extension", "fhir-days-missing", "fhir-regimen-missing", "fhir-cycle-missing",
         "fhir-order-not-checked"}
     assert len(conversion.orders) == 1
+
+
+def test_many_orders_and_observations_cost_per_order():
+    import time
+
+    base = _load("bundle-9.2.json")
+    entries = []
+    orders = 50
+    for n in range(orders):
+        for entry in base["entry"][:6]:
+            entry = copy.deepcopy(entry)
+            resource = entry["resource"]
+            resource["id"] = f"{resource['id']}-{n}"
+            entry["fullUrl"] = f"urn:uuid:{resource['id']}"
+            resource["groupIdentifier"]["value"] = f"urn:example:order:{n}"
+            entries.append(entry)
+    entries.append(base["entry"][6])
+    for n in range(150):
+        entry = copy.deepcopy(base["entry"][7 + n % 3])
+        entry["resource"]["id"] = entry["fullUrl"] = f"obs-{n}"
+        entry["resource"]["effectiveDateTime"] = f"2026-{1 + n % 11:02d}-{1 + n % 27:02d}"
+        entries.append(entry)
+    doc = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    start = time.perf_counter()
+    conversion = convert(doc)
+    per_order = (time.perf_counter() - start) / orders
+    assert [o.label for o in conversion.orders] == [f"urn:example:order:{n}" for n in range(orders)]
+    assert {i.rule_id for i in conversion.issues} == {"fhir-patient-data-chosen"}
+    assert per_order < 0.003, f"{per_order * 1000:.2f} ms an order"

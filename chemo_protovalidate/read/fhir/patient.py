@@ -3,7 +3,6 @@ that the Reading of 4.2 chooses, dialysis and doseBasis from the project extensi
 
 from __future__ import annotations
 
-from functools import cmp_to_key
 from chemo_protovalidate.read.fhir import tables
 from chemo_protovalidate.read.fhir.quantities import read_quantity
 from chemo_protovalidate.read.fhir.requests import codings_of, project_extensions
@@ -36,6 +35,9 @@ class PatientReader:
         self._observations: list[Res] | None = None
         self._checked: dict[int, bool] = {}
         self._keys: dict[int, set[str]] = {}
+        self._statics: dict[int, tuple] = {}
+        self._by_patient: dict[tuple, dict[str, list[Res]]] = {}
+        self._chosen: dict[tuple, Res | None] = {}
 
     def observations(self) -> list[Res]:
         if self._observations is None:
@@ -80,10 +82,10 @@ class PatientReader:
         if patient is not None:
             self._age(patient, reference_time, patient_dict, places, patient_data)
         supporting = self._supporting(order, patient, subjects)
+        mine = self._patients_observations(patient, subjects)
         egfr_named = set()
         for key in self.data["observations"]:
-            self._measure(key, order, patient, subjects, reference_time, supporting, patient_dict, places,
-                          patient_data, egfr_named)
+            self._measure(key, reference_time, supporting, mine, patient_dict, places, patient_data, egfr_named)
         self._extensions(order, patient_dict, places, patient_data)
         ordered = {key: patient_dict[key] for key in self.data["patient_keys"] if key in patient_dict}
         return ordered, places, patient_data
@@ -109,6 +111,20 @@ class PatientReader:
         patient_data["age"] = {"value": age, "pointer": at}
 
     # --- Observations (4.2) ----------------------------------------------------------------------------------
+
+    def _patients_observations(self, patient: Res | None, subjects: set[str]) -> dict[str, list[Res]]:
+        """The patient's Observations by key ('egfr' too), found once per patient: orders of one patient share
+        them, so that a Bundle of many orders and Observations is not read orders x Observations times."""
+        identity = (patient.position if patient is not None else None, frozenset(subjects))
+        found = self._by_patient.get(identity)
+        if found is None:
+            found = self._by_patient[identity] = {}
+            for res in self.observations():
+                keys = self.keys_of(res)
+                if keys and self._is_patients(res, patient, subjects):
+                    for key in keys:
+                        found.setdefault(key, []).append(res)
+        return found
 
     def _is_patients(self, obs: Res, patient: Res | None, subjects: set[str]) -> bool:
         subject = obs.obj.get("subject")
@@ -140,17 +156,34 @@ class PatientReader:
                     found.append(res)
         return found
 
-    def _measure(self, key, order, patient, subjects, reference_time, supporting, patient_dict, places,
-                 patient_data, egfr_named) -> None:
+    def _measure(self, key, reference_time, supporting, mine, patient_dict, places, patient_data,
+                 egfr_named) -> None:
         spec = self.data["observations"][key]
         if key == "creatinineClearance":
-            for res in supporting + self.observations():
-                if "egfr" in self.keys_of(res) and (res in supporting or self._is_patients(res, patient, subjects)):
-                    self._egfr(res, egfr_named, "its code is an eGFR code")
-        candidates = [res for res in supporting if key in self.keys_of(res)]
-        if not candidates:
-            candidates = [res for res in self.observations()
-                          if key in self.keys_of(res) and self._is_patients(res, patient, subjects)]
+            for res in [res for res in supporting if "egfr" in self.keys_of(res)] + mine.get("egfr", []):
+                self._egfr(res, egfr_named, "its code is an eGFR code")
+        from_supporting = [res for res in supporting if key in self.keys_of(res)]
+        if from_supporting:
+            used = self._choose(key, from_supporting, reference_time, egfr_named)
+        else:
+            # The patient's own Observations: one choice per patient, key and T, whatever the order.
+            memo = (id(mine), key, reference_time)
+            if memo not in self._chosen:
+                self._chosen[memo] = self._choose(key, mine.get(key, []), reference_time, egfr_named)
+            used = self._chosen[memo]
+        if used is None:
+            return
+        value = self._value(used, key, spec)
+        if value is None:
+            return
+        at = pointer_join(used.pointer, "valueQuantity")
+        patient_dict[key] = value
+        places["/patient/" + key] = at
+        patient_data[key] = {"value": value.get("value"), "unit": value.get("unit"), "pointer": at,
+                             "effective": self._time(used)}
+
+    def _choose(self, key: str, candidates: list[Res], reference_time: str | None, egfr_named: set) -> Res | None:
+        """The Observation that gives a key (4.2 steps 2 and 3), or None."""
         remaining = []
         for res in candidates:
             reason = self._not_used(res, reference_time)
@@ -166,28 +199,22 @@ class PatientReader:
                 continue
             remaining.append(res)
         if not remaining:
-            return
-        remaining.sort(key=cmp_to_key(lambda a, b: compare_times(observation_time(a.obj)[0],
-                                                                 observation_time(b.obj)[0])), reverse=True)
-        latest_time = observation_time(remaining[0].obj)[0]
-        tied = [res for res in remaining if compare_times(observation_time(res.obj)[0], latest_time) == 0]
+            return None
+        used = remaining[0]
+        for res in remaining[1:]:
+            if compare_times(self._time(res), self._time(used)) > 0:
+                used = res
+        latest_time = self._time(used)
+        tied = [res for res in remaining if compare_times(self._time(res), latest_time) == 0]
         if any(res.obj.get("valueQuantity") != tied[0].obj.get("valueQuantity") for res in tied[1:]):
             self.doc.add("fhir-patient-data-conflict", f"{len(tied)} Observations give {key} at the latest time "
                          f"{latest_time} with different values ({', '.join(res.id or res.pointer for res in tied)}); "
                          f"{key} is not given", tied[1].pointer, counts=False)
-            return
-        used = remaining[0]
+            return None
         if len(remaining) > 1:
             self.doc.add("fhir-patient-data-chosen", f"{len(remaining)} Observations give {key}; the latest, "
                          f"{used.id or used.pointer} ({latest_time}), is used", used.pointer)
-        value = self._value(used, key, spec)
-        if value is None:
-            return
-        at = pointer_join(used.pointer, "valueQuantity")
-        patient_dict[key] = value
-        places["/patient/" + key] = at
-        time, time_key = observation_time(used.obj)
-        patient_data[key] = {"value": value.get("value"), "unit": value.get("unit"), "pointer": at, "effective": time}
+        return used
 
     def _egfr(self, res: Res, named: set, why: str) -> None:
         if res.position in named:
@@ -196,8 +223,26 @@ class PatientReader:
         self.doc.add("fhir-egfr-not-crcl", f"Observation {res.id or ''} is an eGFR ({why}): eGFR is not creatinine "
                      "clearance and is never used for creatinineClearance", res.pointer)
 
+    def _time(self, res: Res) -> str | None:
+        return self._static(res)[1]
+
     def _not_used(self, res: Res, reference_time: str | None) -> str | None:
         """Why an Observation is not used ('' when its own findings say why), or None."""
+        reason, time = self._static(res)
+        if reason is not None:
+            return reason
+        if reference_time is not None and compare_times(time, reference_time) > 0:
+            return f"its time {time} is after the order's time {reference_time}"
+        return None
+
+    def _static(self, res: Res) -> tuple[str | None, str | None]:
+        """What of _not_used does not depend on the order, and the Observation's time (once per resource)."""
+        found = self._statics.get(res.position)
+        if found is None:
+            found = self._statics[res.position] = (self._reason(res), observation_time(res.obj)[0])
+        return found
+
+    def _reason(self, res: Res) -> str | None:
         if not self._ok(res, "Observation"):
             return ""
         obs = res.obj
@@ -208,8 +253,6 @@ class PatientReader:
         time, _ = observation_time(obs)
         if time is None:
             return "it has no time (effectiveDateTime, effectiveInstant or effectivePeriod)"
-        if reference_time is not None and compare_times(time, reference_time) > 0:
-            return f"its time {time} is after the order's time {reference_time}"
         if "subject" not in obs and not res.prefetch:
             return "it has no subject"
         return None

@@ -4,6 +4,7 @@ the coarser precision (year, month, day), equal counting as not after; and whole
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 
 def _has_time(value: str) -> bool:
@@ -17,6 +18,7 @@ def _instant(value: str) -> datetime | None:
         return None
 
 
+@lru_cache(maxsize=4096)
 def compare_times(a: str, b: str) -> int:
     """-1, 0 or 1 as ``a`` is before, at (at the coarser precision) or after ``b``."""
     if _has_time(a) and _has_time(b):
