@@ -69,18 +69,14 @@ class OrderBuilder:
         request_groups = [res for res in index.all
                           if res.type == "RequestGroup" and res.container is None and not res.prefetch]
         groups: list[Group] = []
-        referenced: dict[int, list[Group]] = {}
+        referenced: dict[int, int] = {}
         for rg in request_groups:
             group = Group("request-group", [], request_group=rg, first=rg.position)
             self._walk(rg, rg.obj.get("action"), pointer_join(rg.pointer, "action"), 1, group)
             for member in group.members:
-                referenced.setdefault(member.request.position, []).append(group)
+                referenced[member.request.position] = referenced.get(member.request.position, 0) + 1
             groups.append(group)
-        twice = set()
-        for position, holders in referenced.items():
-            counted = sum(sum(1 for m in g.members if m.request.position == position) for g in holders)
-            if counted > 1:
-                twice.add(position)
+        twice = {position for position, count in referenced.items() if count > 1}
         for group in groups:
             for member in group.members:
                 if member.request.position in twice:

@@ -137,7 +137,7 @@ class PatientReader:
         return reference in subjects
 
     def _supporting(self, order, patient: Res | None, subjects: set[str]) -> list[Res]:
-        found = []
+        found, seen = [], set()
         for mr in order.requests:
             references = mr.obj.get("supportingInformation")
             if not isinstance(references, list):
@@ -152,7 +152,8 @@ class PatientReader:
                                  "Observation of another patient", pointer_join(base, i))
                     order.subject_conflict = True
                     continue
-                if res not in found:
+                if res.position not in seen:
+                    seen.add(res.position)
                     found.append(res)
         return found
 
