@@ -9,6 +9,7 @@ decided by counting the errors found while that resource was examined (docs/fhir
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from chemo_protovalidate.read.fhir import fhir_rules, structure, tables
@@ -23,6 +24,11 @@ from chemo_protovalidate.read.jsonld import duplicate_keys, pointer_join
 _NOT_ERRONEOUS = frozenset({"repeated-day", "duplicate-order-id", "no-order"})
 
 
+@lru_cache(maxsize=1)
+def _levels() -> dict[str, str]:
+    return {rule: spec.get("level") for rule, spec in fhir_rules().items()}
+
+
 class Doc:
     """One conversion: the issues found so far (each once), and the count of errors that decides effects."""
 
@@ -33,7 +39,7 @@ class Doc:
         self.issues: list[Issue] = []
         self._seen: set = set()
         self.errors = 0
-        self._levels = {rule: spec.get("level") for rule, spec in fhir_rules().items()}
+        self._levels = _levels()
         self.index = Index(self)
         self.patient_id: str | None = None
         self.selections: set | None = None

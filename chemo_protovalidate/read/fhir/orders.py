@@ -282,7 +282,8 @@ class OrderBuilder:
         if doc.errors > mark:
             reasons.append("the RequestGroup has errors outside its requests")
         if skipped_order:
-            mapped.requests = [MappedRequest(m.request.pointer, None, "skipped") for m in group.members]
+            mapped.requests = [MappedRequest(m.request.pointer, self.requests.agent_quiet(m.request), "skipped")
+                               for m in group.members]
             return mapped
         if len(group.members) > self.doc.max_administrations:
             # refused before its requests are read: the limit is there so that a huge order costs nothing
