@@ -1053,3 +1053,18 @@ def test_many_orders_and_observations_cost_per_order():
     assert [o.label for o in conversion.orders] == [f"urn:example:order:{n}" for n in range(orders)]
     assert {i.rule_id for i in conversion.issues} == {"fhir-patient-data-chosen"}
     assert per_order < 0.003, f"{per_order * 1000:.2f} ms an order"
+
+
+def test_real_observations_are_read_as_written():
+    """R4's Observation-example (weight in [lb_av], four codings), -body-height (66.89999999999999 [in_i]) and
+    -bmi (kg/m2, not read), as the only patient data of 9.2 (their subject is Patient/example)."""
+    doc = _load("bundle-9.2.json")
+    doc["entry"] = doc["entry"][:6]
+    for entry in doc["entry"]:
+        entry["resource"]["subject"] = {"reference": "Patient/example"}
+    for name in ("Observation-example.json", "Observation-body-height.json", "Observation-bmi.json"):
+        doc["entry"].append({"resource": _example(name, markers=False)})
+    conversion = convert(doc)
+    assert conversion.issues == []
+    assert conversion.orders[0].order["patient"] == {"weight": {"value": 185, "unit": "[lb_av]"},
+                                                     "height": {"value": 66.89999999999999, "unit": "[in_i]"}}
