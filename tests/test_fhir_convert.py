@@ -874,20 +874,6 @@ def test_deep_nesting_and_reference_cycles():
     assert [i.rule_id for i in convert(looped).issues] == ["fhir-invalid-structure", "fhir-order-not-checked"]
 
 
-def test_conversion_cost_per_order():
-    import time
-
-    value = _load("bundle-9.2.json")
-    convert(value)
-    runs = 50
-    start = time.perf_counter()
-    for _ in range(runs):
-        convert(value)
-    per_order = (time.perf_counter() - start) / runs
-    # 1 ms is the issue's budget on a quiet machine; the shared CI machine gets three times that.
-    assert per_order < 0.003, f"{per_order * 1000:.2f} ms an order"
-
-
 def test_an_entry_written_wrong_is_not_read():
     doc = _load("bundle-9.2.json")
     doc["entry"][5]["fullurl"] = doc["entry"][5].pop("fullUrl")
@@ -1026,9 +1012,9 @@ def test_a_marker_of_the_wrong_shape_still_makes_an_order():
     assert len(conversion.orders) == 1
 
 
-def test_many_orders_and_observations_cost_per_order():
-    import time
-
+def test_many_orders_share_one_patients_observations():
+    """Fifty orders of one Bundle and 150 Observations: each order its own, the patient's latest chosen (the
+    cost of such a Bundle is bench/bench_fhir.py's, never a timed test)."""
     base = _load("bundle-9.2.json")
     entries = []
     orders = 50
@@ -1047,12 +1033,9 @@ def test_many_orders_and_observations_cost_per_order():
         entry["resource"]["effectiveDateTime"] = f"2026-{1 + n % 11:02d}-{1 + n % 27:02d}"
         entries.append(entry)
     doc = {"resourceType": "Bundle", "type": "collection", "entry": entries}
-    start = time.perf_counter()
     conversion = convert(doc)
-    per_order = (time.perf_counter() - start) / orders
     assert [o.label for o in conversion.orders] == [f"urn:example:order:{n}" for n in range(orders)]
     assert {i.rule_id for i in conversion.issues} == {"fhir-patient-data-chosen"}
-    assert per_order < 0.003, f"{per_order * 1000:.2f} ms an order"
 
 
 def test_real_observations_are_read_as_written():
