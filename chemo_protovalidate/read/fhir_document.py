@@ -9,7 +9,6 @@ document is read.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chemo_protovalidate.model.findings import Finding, Place, Severity, placed
@@ -30,9 +29,10 @@ def read(text: str, value: Any, project_context: dict, max_administrations: int 
     unchecked = [(order.label, summary(order, places)) for order in conversion.orders if order.order is None]
     if not mapped:
         return Document(findings, unchecked=unchecked)
-    # The checked orders as one JSON-LD text, a list: the pointer /i/... of the text is order i's element.
+    # The checked orders as one JSON-LD document, a list: its pointer /i/... is order i's element. It is never
+    # written out: every place in it is asked of ``places``, so its text is not needed.
     synthetic = [order.order for order in mapped]
-    document = _read_json(json.dumps(synthetic), project_context, max_administrations, loaded=synthetic,
+    document = _read_json("", project_context, max_administrations, loaded=synthetic,
                           places=lambda pointer: _place_in_file(pointer, mapped, places),
                           labels={f"/{i}": order.label for i, order in enumerate(mapped)},
                           extra={f"/{i}": summary(order, places) for i, order in enumerate(mapped)})

@@ -110,7 +110,12 @@ def _integer(text: str) -> int:
 
 
 def pointer_join(pointer: str, key: str | int) -> str:
-    return f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
+    # Called for every element of a document (FHIR's structure checks too): the escapes only when needed.
+    if type(key) is not str:
+        return f"{pointer}/{key}"
+    if "~" in key or "/" in key:
+        key = key.replace("~", "~0").replace("/", "~1")
+    return pointer + "/" + key
 
 
 @dataclass
