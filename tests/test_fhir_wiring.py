@@ -5,6 +5,7 @@ mapped order is judged as its order-format twin and every finding lands on the F
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -142,3 +143,54 @@ def test_fhir_xml_is_refused_and_other_xml_is_read_as_rdf(validator):
     assert [f.rule_id for f in validator.check("order.xml", xml).findings] == ["fhir-xml-not-supported"]
     rdf = b'<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"></rdf:RDF>\n'
     assert [f.rule_id for f in validator.check("order.rdf", rdf).findings] == ["no-order"]
+
+
+# --- the command: convert, --input, --fhir-map --------------------------------------------------------------------
+
+ROOT = EXAMPLES.parents[1]
+BUNDLE = ROOT / "examples" / "fhir" / "KRd-cycle1-bundle.json"
+
+
+def _run(*args: str, cwd=None):
+    import subprocess
+    import sys
+
+    return subprocess.run([str(Path(sys.executable).parent / "protovalidate"), *args], cwd=cwd or ROOT,
+                          capture_output=True, text=True, check=False)
+
+
+def test_convert_prints_what_the_contract_says_the_bundle_maps_to():
+    done = _run("convert", str(BUNDLE))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == json.loads((ROOT / "tests/data/fhir/contract/mapped-9.3.json").read_text())
+
+
+def test_convert_refuses_what_is_not_fhir_unless_told():
+    done = _run("convert", str(TWIN))
+    assert done.returncode == 2 and "not a FHIR document" in done.stderr
+    forced = _run("convert", "--input", "fhir", str(TWIN))
+    assert forced.returncode == 1 and json.loads(forced.stdout) == []
+    assert "error[fhir-resource-not-supported]" in forced.stderr
+
+
+def test_input_decides_what_a_json_file_is():
+    assert _run(str(BUNDLE)).returncode == 0                            # auto: FHIR by its resourceType
+    as_jsonld = _run("--input", "jsonld", str(BUNDLE))
+    assert as_jsonld.returncode == 1 and "order-missing-type" in as_jsonld.stdout
+    as_fhir = _run("--input", "fhir", str(TWIN))
+    assert as_fhir.returncode == 1 and "fhir-resource-not-supported" in as_fhir.stdout
+
+
+def test_a_fhir_map_file_replaces_the_pyproject_map(tmp_path):
+    bundle = json.loads(BUNDLE.read_text("utf-8"))
+    text = json.dumps(bundle).replace("https://w3id.org/protovalidate/fhir/PlanDefinition/KRd",
+                                      "https://fhir.example-hospital.org/PlanDefinition/myeloma-krd")
+    (tmp_path / "order.json").write_text(text, "utf-8")
+    unmapped = _run(str(tmp_path / "order.json"))
+    assert unmapped.returncode == 1 and "fhir-regimen-missing" in unmapped.stdout
+    (tmp_path / "map.toml").write_text('[regimens]\n"https://fhir.example-hospital.org/PlanDefinition/myeloma-krd" '
+                                       '= "KRd"\n', "utf-8")
+    assert _run("--fhir-map", str(tmp_path / "map.toml"), str(tmp_path / "order.json")).returncode == 0
+    (tmp_path / "bad.toml").write_text('[regimens]\n"https://example.org/x" = "KRd-99"\n', "utf-8")
+    refused = _run("--fhir-map", str(tmp_path / "bad.toml"), str(tmp_path / "order.json"))
+    assert refused.returncode == 2 and "holds no regimen KRd-99" in refused.stderr
