@@ -140,10 +140,16 @@ def mutated_documents(draw) -> Doc:
                                    "rename", "deepen", "huge", "repeat", "wrap", "circle"]))
         document, step = _mutate(draw, document, op)
         steps.append(step)
+        # Two huge arrays in one document multiply (5000 x 5000 entries): past a few megabytes, stop mutating;
+        # --max-bytes and the order limit are tried on sizes that reach them, not on gigabytes.
+        if op in ("huge", "repeat") and len(dumps(document, indent=None)) > MAX_TEXT:
+            break
     text = dumps(document, indent=draw(st.sampled_from([2, None])), ensure_ascii=draw(st.booleans()))
     return Doc(draw(st.sampled_from(["order.json", "order.json", "bundle.json", "order.jsonld", "order"])),
                encode(text), f"fhir {source}: {'; '.join(steps)}")
 
+
+MAX_TEXT = 3_000_000
 
 SWAPS = {"resourceType": RESOURCE_TYPES, "status": STATUSES, "type": BUNDLE_TYPES, "url": URLS, "system": SYSTEMS,
          "code": CODES, "reference": REFERENCES, "durationUnit": CODES, "valueInteger": [0, 1, 29, -1, Raw("1.0"),
@@ -189,7 +195,8 @@ def _mutate(draw, document: Any, op: str) -> tuple[Any, str]:
                                     draw(st.integers(0, 1))))
     elif op == "huge":
         value = _get(container, index)
-        count = draw(st.sampled_from([100, 600, 5000]))
+        # As many copies as fit in MAX_TEXT: a huge array of small items, a shorter one of large items.
+        count = min(draw(st.sampled_from([100, 600, 5000])), max(2, MAX_TEXT // len(dumps(value, indent=None))))
         _set(container, index, [_copy(value) for _ in range(count)] if not isinstance(value, list)
              else [_copy(v) for v in value for _ in range(max(1, count // max(1, len(value))))][:count])
     elif op == "repeat":  # the same subtree twice: a request in two actions, an entry twice
@@ -293,6 +300,8 @@ def _signature(error: BaseException) -> str:
 
 def guarded(family: str, document: Doc, prop) -> None:
     TRIED[family] += 1
+    if LONG and TRIED[family] % 500 == 0:  # the long run says how far it is (seen with -s)
+        print(f"[{time.monotonic() - STARTED:.0f} s] {family} {TRIED[family]}", flush=True)
     if not COLLECT:
         prop(document)
         return
