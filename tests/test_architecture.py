@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "chemo_protovalidate"
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "chemo_protovalidate"
 NAME = "chemo_protovalidate"
 
 DOORS = {

@@ -20,7 +20,7 @@ COMMAND = shutil.which("protovalidate", path=str(Path(sys.executable).parent)) o
 VALID = EXAMPLES / "valid" / "KRd-cycle1.jsonld"
 INVALID = EXAMPLES / "invalid" / "dose-level-above-protocol.jsonld"
 WARNING_ONLY = EXAMPLES / "warning" / "dose-level-reduced.jsonld"
-SCHEMA = ROOT / "chemo_protovalidate" / "report" / "schema" / "report-v1.json"
+SCHEMA = ROOT / "src" / "chemo_protovalidate" / "report" / "schema" / "report-v1.json"
 
 
 def _release() -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""The compiled knowledge base (chemo_protovalidate/check/compiled.py) answers exactly as the parsed one does."""
+"""The compiled knowledge base (src/chemo_protovalidate/check/compiled.py) answers exactly as the parsed one does."""
 
 from __future__ import annotations
 

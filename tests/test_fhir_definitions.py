@@ -1,4 +1,4 @@
-"""The project's FHIR definitions (docs/fhir.md, 'Project definitions'): chemo_protovalidate/read/fhir/definitions/.
+"""The project's FHIR definitions (docs/fhir.md, 'Project definitions'): src/chemo_protovalidate/read/fhir/definitions/.
 
 Each file is a FHIR R4 (4.0.1) resource in JSON: one StructureDefinition per project extension, and the
 CodeSystems agent, rule and override-reason. The CodeSystems follow what they name: an agent the knowledge
@@ -23,7 +23,7 @@ from chemo_protovalidate.check.knowledge import KnowledgeBase
 from chemo_protovalidate.read.fhir import fhir_rules
 from conftest import ROOT
 
-DEFINITIONS = ROOT / "chemo_protovalidate" / "read" / "fhir" / "definitions"
+DEFINITIONS = ROOT / "src" / "chemo_protovalidate" / "read" / "fhir" / "definitions"
 BASE = "https://w3id.org/protovalidate/fhir"
 PV = "https://w3id.org/protovalidate/ontology#"
 EXECUTABLE = shutil.which("protovalidate", path=str(Path(sys.executable).parent)) or "protovalidate"

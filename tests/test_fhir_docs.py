@@ -26,7 +26,7 @@ from conftest import ROOT
 
 PAGE_PATH = ROOT / "docs" / "fhir.md"
 PAGE = PAGE_PATH.read_text("utf-8")
-DEFINITIONS = ROOT / "chemo_protovalidate" / "read" / "fhir" / "definitions"
+DEFINITIONS = ROOT / "src" / "chemo_protovalidate" / "read" / "fhir" / "definitions"
 EXECUTABLE = shutil.which("protovalidate", path=str(Path(sys.executable).parent)) or "protovalidate"
 KNOWLEDGE_BASE = "https://w3id.org/protovalidate/fhir/StructureDefinition/knowledge-base"
 CONVERTER = importlib.util.find_spec("chemo_protovalidate.read.fhir.convert") is not None

@@ -49,7 +49,7 @@ from fuzz_strategies import (Doc, Obj, Raw, _copy, _get, _places, _set, deep, du
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "fhir"
 SCHEMA = jsonschema.Draft202012Validator(
-    json.loads((ROOT / "chemo_protovalidate" / "report" / "schema" / "report-v1.json").read_text("utf-8")))
+    json.loads((ROOT / "src" / "chemo_protovalidate" / "report" / "schema" / "report-v1.json").read_text("utf-8")))
 
 TOTAL = int(os.environ.get("FHIR_FUZZ_EXAMPLES", "240"))
 LONG = TOTAL >= 1000

@@ -57,7 +57,7 @@ from fuzz_strategies import (Doc, all_documents, byte_mutations, json_mutations,
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = jsonschema.Draft202012Validator(
-    json.loads((ROOT / "chemo_protovalidate" / "report" / "schema" / "report-v1.json").read_text("utf-8")))
+    json.loads((ROOT / "src" / "chemo_protovalidate" / "report" / "schema" / "report-v1.json").read_text("utf-8")))
 COMMAND = shutil.which("protovalidate", path=str(Path(sys.executable).parent)) or "protovalidate"
 
 # --- profiles ---------------------------------------------------------------------------------------------------------

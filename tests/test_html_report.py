@@ -34,7 +34,7 @@ NOT_JSON = "examples/orders/invalid/not-json.jsonld"  # a finding about the file
 PATHS = [VALID, OFF_SCHEDULE, HYDRATION, NOT_JSON]
 VOID = {"meta", "br", "hr", "img", "input", "link", "area", "base", "col", "embed", "source", "track", "wbr"}
 
-# The page's colours the screenshot is read by (chemo_protovalidate/report/html.py's CSS).
+# The page's colours the screenshot is read by (src/chemo_protovalidate/report/html.py's CSS).
 GIVEN_FILL = bytes.fromhex("ccfbf1")
 ERROR_FILL = bytes.fromhex("dc2626")
 WARNING_FILL = bytes.fromhex("f59e0b")

@@ -54,7 +54,7 @@ EVERY = os.environ.get("PROTOVALIDATE_MUTANTS", "").lower() == "all"
 CANDIDATES = M.candidates(SOURCES)
 MUTANTS, WITHIN_PROTOCOL = M.select(CANDIDATES, None if EVERY else M.QUOTAS, None if EVERY else M.WITHIN_QUOTA)
 REGIMENS_PRESENT = sorted({o["regimen"] for s in SOURCES for o in s.orders()})
-# Rule ids of the order reader (chemo_protovalidate/read/jsonld.py) that no mutant made here can reach: they need
+# Rule ids of the order reader (src/chemo_protovalidate/read/jsonld.py) that no mutant made here can reach: they need
 # JSON text that json.dumps never writes (a duplicate key), or a document that is not one order
 # any more. tests/test_examples.py and tests/test_fuzz.py cover them.
 NOT_RULE_BOOK = set()

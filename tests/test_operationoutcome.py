@@ -196,12 +196,12 @@ def test_a_fhir_rule_carries_the_code_of_its_contract(rule):
 def test_the_codes_table_copies_the_fhir_rules_exactly():
     """The renderer may not import read/ (tests/test_architecture.py): its copy of the codes must follow
     rules.json, a rule added or re-coded there included."""
-    table = json.loads((ROOT / "chemo_protovalidate/report/operationoutcome-codes.json").read_text("utf-8"))
+    table = json.loads((ROOT / "src/chemo_protovalidate/report/operationoutcome-codes.json").read_text("utf-8"))
     assert table["fhir"] == {rule: about["code"] for rule, about in fhir_rules().items()}
 
 
 def test_the_codes_table_names_every_reader_rule_and_no_rule_twice():
-    table = json.loads((ROOT / "chemo_protovalidate/report/operationoutcome-codes.json").read_text("utf-8"))
+    table = json.loads((ROOT / "src/chemo_protovalidate/report/operationoutcome-codes.json").read_text("utf-8"))
     listed = [rule for rules in table["groups"].values() for rule in rules] + list(table["fhir"])
     assert len(listed) == len(set(listed)), sorted({r for r in listed if listed.count(r) > 1})
     missing = set(FORMAT_RULES) - set(listed)

@@ -156,7 +156,7 @@ def _project_version() -> str:
 
 
 def test_the_command_reports_the_version_being_released():
-    """The version the tag names is the one --version and every report print (chemo_protovalidate/model/version.py)."""
+    """The version the tag names is the one --version and every report print (src/chemo_protovalidate/model/version.py)."""
     from chemo_protovalidate.model.version import __version__
 
     assert __version__ == _project_version()

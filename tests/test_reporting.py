@@ -31,7 +31,7 @@ from conftest import ROOT
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
-REPORT_SCHEMA = ROOT / "chemo_protovalidate" / "report" / "schema" / "report-v1.json"
+REPORT_SCHEMA = ROOT / "src" / "chemo_protovalidate" / "report" / "schema" / "report-v1.json"
 # The snapshot's knowledge base: fixed, so that a release of the knowledge base does not change the snapshots.
 SNAPSHOT_KB = KnowledgeBaseVersion("0", "0.0.0-snapshot")
 EXTENSIONS = {"sarif": "sarif", "github": "github", "junit": "xml", "shacl": "ttl"}

@@ -1,0 +1,1 @@
+"""For protocol authors: template checks, the regimen listing, the calendar."""

@@ -1,0 +1,242 @@
+"""The structure checks of docs/fhir.md section 6 on one element and what it holds: keys R4 does not define,
+lists written as single values, values R4 does not allow, required elements missing, modifiers, and the shape and
+place of the project's and the days extensions (5.1, 3.5). Every finding goes through ``report``; the checks
+never raise and never change the document."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from chemo_protovalidate.read.fhir import tables
+from chemo_protovalidate.read.jsonld import duplicate_keys, pointer_join
+
+Report = Callable[..., None]
+"""report(rule_id, message, pointer, counts=True): counts=False for a finding that does not make its resource
+erroneous (a patient-data extension's: that key is not used, the request still is)."""
+
+MAX_DEPTH = 64
+"""Nesting past this is no FHIR an order-entry system writes; the checks stop there rather than recurse on."""
+
+PATIENT_DATA_EXTENSIONS = frozenset({"dialysis", "dose-basis"})
+
+
+def check(value: Any, type_name: str, pointer: str, report: Report, depth: int = 0) -> None:
+    """Check ``value`` as an element of ``type_name`` (a key of r4-elements.json), and what it holds."""
+    if depth > MAX_DEPTH:
+        report("fhir-invalid-structure", f"{type_name} is nested more than {MAX_DEPTH} deep; it is not read", pointer)
+        return
+    if not isinstance(value, dict):
+        report("fhir-invalid-value", f"{type_name} is written as {_kind(value)}; FHIR R4 wants an object", pointer)
+        return
+    spec = tables.elements()[type_name]
+    if type(value) is not dict:  # only an object of load_json can have had a key twice
+        for key in duplicate_keys(value):
+            report("duplicate-key", f"{type_name} has the key {key!r} twice; JSON objects need unique keys",
+                   pointer_join(pointer, key))
+    keys, lists, children, primitives = spec.keys, spec.lists, spec.children, spec.primitives
+    days_carriers = _DAYS_CARRIERS() if type_name == "RequestGroup.action" else ()
+    for key, item in value.items():
+        if key not in keys:
+            _unknown_key(key, spec, type_name, pointer, report)
+            continue
+        # R4's element names hold neither '~' nor '/': the pointer needs no escaping.
+        child = pointer + "/" + key
+        child_type = children.get(key)
+        primitive = primitives.get(key)
+        if key in lists:
+            if type(item) is list:
+                if child_type is None and primitive is None:
+                    continue
+                for i, each in enumerate(item):
+                    if days_carriers and key == "extension" and type(each) is dict \
+                            and tables.string(each.get("url")) in days_carriers:
+                        continue  # an action's days carrier is its request's: checked when the request is read
+                    if child_type is not None:
+                        check(each, child_type, f"{child}/{i}", report, depth + 1)
+                    else:
+                        _check_primitive(each, primitive, type_name, key, f"{child}/{i}", report)
+                continue
+            report("fhir-not-an-array", f"{type_name}.{key} is written as {_kind(item)}; FHIR R4 writes it as a list "
+                   "(JSON array)", child)
+        elif type(item) is list:
+            report("fhir-invalid-value", f"{type_name}.{key} is a list; FHIR R4 allows one value there", child)
+            continue
+        if child_type is not None:
+            check(item, child_type, child, report, depth + 1)
+        elif primitive is not None:
+            _check_primitive(item, primitive, type_name, key, child, report)
+    for alternatives in spec.required:
+        if not any(name in value for name in alternatives):
+            report("fhir-required-missing", f"{type_name} has no {' or '.join(alternatives)}, which FHIR R4 "
+                   "requires and the converter needs", pointer)
+    for names in spec.choices:
+        given = [name for name in names if name in value]
+        if len(given) > 1:
+            report("fhir-invalid-value", f"{type_name} has {' and '.join(given)}; FHIR R4 allows one of a choice "
+                   "element", pointer_join(pointer, given[1]))
+    if "modifierExtension" in value:
+        report("fhir-modifier-not-understood", f"{type_name} has a modifierExtension; FHIR forbids ignoring a "
+               "modifier the reader does not understand", pointer_join(pointer, "modifierExtension"))
+    if "implicitRules" in value:
+        report("fhir-modifier-not-understood", f"{type_name} has implicitRules; FHIR forbids ignoring them",
+               pointer_join(pointer, "implicitRules"))
+    if value.get("doNotPerform") is True:
+        report("fhir-modifier-not-understood", f"{type_name}.doNotPerform is true: this request forbids what it "
+               "names, which no order format can say", pointer_join(pointer, "doNotPerform"))
+    if "extension" in value:
+        _check_extensions(value["extension"], type_name, pointer_join(pointer, "extension"), report, depth)
+
+
+def _DAYS_CARRIERS() -> frozenset:
+    days = tables.mapping()["days_carriers"]
+    return frozenset({days["core"], days["nz"]})
+
+
+def _unknown_key(key: str, spec: tables.ElementSpec, type_name: str, pointer: str, report: Report) -> None:
+    if key.startswith("_") and key[1:] in spec.keys:
+        return  # a primitive's id and extensions
+    child = pointer_join(pointer, key)
+    if key in spec.earlier_version:
+        report("fhir-earlier-version", f"{type_name}.{key} is the STU3 shape; R4 writes it in "
+               f"dosageInstruction[].doseAndRate[].{key}", child)
+    else:
+        report("fhir-unknown-element", f"{type_name} has the key {key!r}, which FHIR R4 does not define there (a "
+               "misspelt element is never read)", child)
+
+
+def _check_primitive(value: Any, primitive: str, type_name: str, key: str, pointer: str, report: Report) -> None:
+    problem = primitive_problem(value, primitive)
+    if problem:
+        report("fhir-invalid-value", f"{type_name}.{key} is {problem}; FHIR R4 wants {_WANTS[primitive]}", pointer)
+
+
+_WANTS = {
+    "string": "a non-empty string", "code": "a non-empty string", "uri": "a non-empty string",
+    "id": "an id of 1 to 64 letters, digits, '-' and '.'", "boolean": "true or false",
+    "integer": "a whole number", "positiveInt": "a whole number of at least 1",
+    "unsignedInt": "a whole number of at least 0",
+    "decimal": "a number", "date": "a date (YYYY, YYYY-MM or YYYY-MM-DD)",
+    "dateTime": "a dateTime (a date, or a date and time with seconds and a zone)",
+    "instant": "an instant (date, time with seconds, and a zone)",
+}
+
+
+_STRINGS = frozenset({"string", "code", "uri", "id", "date", "dateTime", "instant"})
+_GRAMMARS = {"id": tables.ID, "date": tables.DATE, "dateTime": tables.DATE_TIME, "instant": tables.INSTANT}
+
+
+def primitive_problem(value: Any, primitive: str) -> str | None:
+    """What is wrong with a primitive value ("written as a number", ...), or None."""
+    kind = type(value)
+    if primitive in _STRINGS:
+        if kind is not str:
+            return f"written as {_kind(value)}"
+        if not value:
+            return "an empty string"
+        grammar = _GRAMMARS.get(primitive)
+        if grammar is not None and grammar.fullmatch(value) is None:
+            return f"{value!r}"
+        return None
+    if primitive == "boolean":
+        return None if kind is bool else f"written as {_kind(value)}"
+    if kind is not int and kind is not float:
+        return f"written as {_kind(value)}"
+    if primitive == "decimal":
+        return None
+    if kind is float and not value.is_integer():
+        return f"{value}, a number with a fraction"
+    if primitive == "positiveInt" and value < 1:
+        return f"{value}"
+    if primitive == "unsignedInt" and value < 0:
+        return f"{value}"
+    return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, str):
+        return f"a string ({value[:40]!r})"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
+
+
+def _check_extensions(extensions: Any, type_name: str, pointer: str, report: Report, depth: int) -> None:
+    """Each extension as an Extension; the project's and the days extensions in their place and shape."""
+    if not isinstance(extensions, list):
+        return  # reported as fhir-not-an-array by the caller's key loop
+    data = tables.mapping()
+    project = data["project_extensions"]
+    days = data["days_carriers"]
+    seen: dict[str, int] = {}
+    for i, extension in enumerate(extensions):
+        if not isinstance(extension, dict):
+            continue  # reported as fhir-invalid-value by the key loop
+        url = extension.get("url")
+        if not isinstance(url, str):
+            continue
+        at = pointer_join(pointer, i)
+        if url in (days["core"], days["nz"]):
+            if type_name != "RequestGroup.action":
+                report("fhir-extension-misplaced", f"the days extension {url} is on {type_name}; it is read only on "
+                       "the RequestGroup action that references the MedicationRequest", at)
+            continue  # its shape is the request's (read with its days)
+        name = project.get(url)
+        if name is None:
+            continue  # extensions this contract does not name are passed over (FHIR allows it)
+        if type_name not in data["extensions"][name]["on"]:
+            report("fhir-extension-misplaced", f"the extension {name} is on {type_name}; it is read only on "
+                   f"{' and '.join(data['extensions'][name]['on'])}", at)
+            continue
+        counts = name not in PATIENT_DATA_EXTENSIONS
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] == 2:
+            report("fhir-invalid-extension", f"{type_name} has the extension {name} more than once; it may have "
+                   "it once", at, counts=counts)
+        problem = extension_problem(extension, name)
+        if problem:
+            report("fhir-invalid-extension", f"the extension {name} {problem}", at, counts=counts)
+
+
+def extension_problem(extension: dict, name: str) -> str | None:
+    """What is wrong with the shape of a project extension (5.1), or None."""
+    spec = tables.mapping()["extensions"][name]
+    values = [key for key in extension if key.startswith("value")]
+    subs = extension.get("extension")
+    if "value" in spec:
+        if subs is not None:
+            return f"has sub-extensions; it wants only {' or '.join(spec['value'])}"
+        if len(values) != 1 or values[0] not in spec["value"]:
+            found = ", ".join(values) or "no value"
+            return f"has {found}; it wants {' or '.join(spec['value'])}"
+        return None  # the value's own type is the Extension check's (fhir-invalid-value)
+    if values:
+        return f"has {', '.join(values)}; it wants only sub-extensions {', '.join(spec['sub'])}"
+    return sub_extension_problem(subs, spec["sub"], name == "cycle-days", name == "dose-basis")
+
+
+def sub_extension_problem(subs: Any, allowed: list, days: bool, once_each: bool) -> str | None:
+    """The shape of a days carrier (sub-extensions day, valueInteger, 1..*) or of dose-basis (weight, bsa, each
+    valueQuantity, each at most once)."""
+    if not isinstance(subs, list) or not subs:
+        return f"has no sub-extensions; it wants {', '.join(allowed)}"
+    seen = set()
+    for sub in subs:
+        if not isinstance(sub, dict):
+            return "has a sub-extension that is not an object"
+        url = sub.get("url")
+        if url not in allowed:
+            return f"has a sub-extension {url!r}; it allows only {', '.join(allowed)}"
+        if once_each and url in seen:
+            return f"has the sub-extension {url} twice"
+        seen.add(url)
+        values = [key for key in sub if key.startswith("value")]
+        want = "valueInteger" if days else "valueQuantity"
+        if values != [want] or sub.get("extension") is not None:
+            return f"has a sub-extension {url} with {', '.join(values) or 'no value'}; it wants {want}"
+    return None  # a day's own type is the Extension check's (fhir-invalid-value)

@@ -1,0 +1,93 @@
+"""The converter's data, read once: the contract's tables (mapping.json) and the R4 element names the structure
+checks know (r4-elements.json), turned into the sets and dicts the converter looks up (no list scan per element)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ElementSpec:
+    """What R4 defines for one element type: its keys, which are lists, the complex children the checks descend
+    into, the primitive type of each checked value, and the required elements the converter needs."""
+
+    keys: frozenset
+    lists: frozenset
+    children: dict
+    primitives: dict
+    required: tuple
+    earlier_version: frozenset
+    choices: tuple = ()
+
+
+def _read(name: str) -> Any:
+    return json.loads((resources.files(__package__) / name).read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def mapping() -> dict:
+    data = _read("mapping.json")
+    # Sets for the lookups done per element.
+    data["marker_agents"] = frozenset(data["marker_agents"])
+    data["per_body_units"] = frozenset(data["per_body_units"])
+    data["snomed_auc"] = frozenset(data["snomed_auc"])
+    data["route_texts"] = frozenset(data["route_texts"])
+    data["observation_status_used"] = frozenset(data["observation_status_used"])
+    data["bundle_types"] = frozenset(data["bundle_types"])
+    data["ignored_resources"] = frozenset(data["ignored_resources"])
+    data["earlier_version_resources"] = frozenset(data["earlier_version_resources"])
+    data["top_level_resources"] = frozenset(data["top_level_resources"])
+    data["egfr_loinc"] = frozenset(data["egfr_loinc"])
+    data["egfr_units"] = frozenset(data["egfr_units"])
+    data["rxnorm_sc_only"] = frozenset(data["rxnorm_sc_only"])
+    prefix = data["urls"]["extension_prefix"]
+    data["project_extensions"] = {prefix + name: name for name in data["extensions"]}
+    data["loinc_keys"] = {code: key for key, spec in data["observations"].items() for code in spec["loinc"]}
+    return data
+
+
+@lru_cache(maxsize=1)
+def elements() -> dict[str, ElementSpec]:
+    raw = _read("r4-elements.json")
+    specs = {}
+    for name, spec in raw.items():
+        if name == "about":
+            continue
+        base = raw.get(spec.get("base", ""), {})
+        children = dict(spec.get("children", {}))
+        for key in ("extension", "modifierExtension"):
+            if key in spec["keys"] or key in base.get("keys", ()):
+                children.setdefault(key, "Extension")
+        specs[name] = ElementSpec(
+            keys=frozenset(spec["keys"]) | frozenset(base.get("keys", ())),
+            lists=frozenset(spec["lists"]) | frozenset(base.get("lists", ())),
+            children=children,
+            primitives={**base.get("primitives", {}), **spec.get("primitives", {})},
+            required=tuple(tuple(alternatives) for alternatives in spec.get("required", ())),
+            earlier_version=frozenset(spec.get("earlier_version", ())),
+            choices=tuple(tuple(names) for names in spec.get("choices", ())),
+        )
+    return specs
+
+
+def string(value: Any) -> str | None:
+    """A JSON value when it is a string, else None: what the table lookups take (a list or an object where a
+    code is expected must not reach a dict lookup)."""
+    return value if isinstance(value, str) else None
+
+
+# FHIR's own value grammars (R4 datatypes page); compiled once, used once per value.
+ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
+DATE_TIME = re.compile(
+    r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])"
+    r"(T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00)))?)?)?")
+INSTANT = re.compile(
+    r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))")
+ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+")
