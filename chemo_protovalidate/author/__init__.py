@@ -1,1 +1,0 @@
-"""For protocol authors: template checks, the regimen listing, the calendar."""
