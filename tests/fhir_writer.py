@@ -148,10 +148,11 @@ class _Order:
             if key not in order:
                 raise Unwritable(f"order {number} has no {key} (FHIR has its own finding for that)")
         self.number = number
-        self.iri = order.get("@id") if isinstance(order.get("@id"), str) and not str(order.get("@id")).startswith(
-            "_:") and _ABSOLUTE_IRI.fullmatch(order["@id"]) else None
-        if "@id" in order and self.iri is None:
-            raise Unwritable(f"order {number}: @id {order['@id']!r} is not an absolute IRI")
+        # The order's id becomes its identifier only as an absolute IRI (fhir.md 2.5, 3): a blank-node name
+        # or a relative one would name the order differently, or not at all.
+        self.iri = order.get("@id")
+        if self.iri is not None and not _is_absolute_iri(self.iri):
+            raise Unwritable(f"order {number}: @id {self.iri!r} is not an absolute IRI")
         self.regimen = _code(order["regimen"], "regimen")
         self.cycle = _whole(order["cycle"], "cycle")
         patient = _only(order["patient"], PATIENT_KEYS, "patient")
@@ -176,6 +177,10 @@ class _Order:
         if not isinstance(administrations, list) or not administrations:
             raise Unwritable("administrations is not a non-empty list")
         self.requests = [_Request(a, i) for i, a in enumerate(administrations, start=1)]
+
+
+def _is_absolute_iri(value: Any) -> bool:
+    return isinstance(value, str) and not value.startswith("_:") and bool(_ABSOLUTE_IRI.fullmatch(value))
 
 
 def _birth_date(age: Any) -> str:
