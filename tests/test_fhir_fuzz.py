@@ -54,7 +54,8 @@ SCHEMA = jsonschema.Draft202012Validator(
 TOTAL = int(os.environ.get("FHIR_FUZZ_EXAMPLES", "240"))
 LONG = TOTAL >= 1000
 COLLECT = os.environ.get("FHIR_FUZZ_COLLECT", "") not in ("", "0")
-BUDGET = {"mutated": TOTAL * 6 // 10, "built": TOTAL * 3 // 10, "command": max(4, TOTAL // 100)}
+_COMMAND = max(4, TOTAL // 100)  # each through the command three times: the knowledge base loads each time
+BUDGET = {"mutated": TOTAL * 2 // 3, "built": TOTAL - TOTAL * 2 // 3 - _COMMAND, "command": _COMMAND}
 _SETTINGS = dict(deadline=None, print_blob=True, derandomize=not LONG, database=None,
                  suppress_health_check=list(HealthCheck), **({"phases": [Phase.generate]} if COLLECT else {}))
 
