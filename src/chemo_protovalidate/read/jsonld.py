@@ -76,7 +76,10 @@ class _DuplicateKeys(dict):
 
 
 def _object(pairs):
-    obj = _DuplicateKeys() if len({k for k, _ in pairs}) < len(pairs) else {}
+    obj = dict(pairs)       # in C: the hook runs for every object of a document (a FHIR file has hundreds)
+    if len(obj) == len(pairs):
+        return obj
+    obj = _DuplicateKeys()
     seen = set()
     for key, value in pairs:
         if key in seen:
