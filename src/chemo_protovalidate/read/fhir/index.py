@@ -37,6 +37,24 @@ class Res:
 RESOLVED, UNRESOLVED, AMBIGUOUS, OUTSIDE = "resolved", "unresolved", "ambiguous", "outside"
 
 
+def report_unresolved(add, status: str, reference: Any, pointer: str, name: str, effect: str,
+                      found_type: str | None = None, wanted: str = "Medication") -> None:
+    """The finding for a reference that gave no resource of the wanted type (2.6): ``name`` is the element
+    ("action.resource", "medicationReference"), ``effect`` what becomes of what it names when it is not found."""
+    written = reference.get("reference") if isinstance(reference, dict) else None
+    if status == AMBIGUOUS:
+        add("fhir-reference-ambiguous", f"{name} {written!r} matches several different resources; "
+            "the request is left out", pointer)
+    elif status == OUTSIDE:
+        add("fhir-invalid-structure", f"{name} {written!r} names a resource contained in another "
+            "resource; a '#id' reference resolves only within its own container", pointer)
+    elif status == RESOLVED:
+        add("fhir-unresolved-reference", f"{name} {written!r} is a {found_type}, not a {wanted}", pointer)
+    else:
+        what = f"{written!r}" if written else "(no reference, only an identifier or display)"
+        add("fhir-unresolved-reference", f"{name} {what} is not found in the document; {effect}", pointer)
+
+
 class Index:
     def __init__(self, doc) -> None:
         self.doc = doc

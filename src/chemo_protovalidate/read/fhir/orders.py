@@ -11,7 +11,7 @@ from chemo_protovalidate.read.fhir import tables
 from chemo_protovalidate.read.fhir.interface import MappedOrder, MappedRequest
 from chemo_protovalidate.read.fhir.patient import PatientReader
 from chemo_protovalidate.read.fhir.requests import RequestReader, cycle_carriers, project_extensions, regimen_carriers
-from chemo_protovalidate.read.fhir.index import AMBIGUOUS, OUTSIDE, Res
+from chemo_protovalidate.read.fhir.index import Res, report_unresolved
 from chemo_protovalidate.read.fhir.structure import primitive_problem
 from chemo_protovalidate.read.fhir.timing import compare_times
 from chemo_protovalidate.read.jsonld import pointer_join
@@ -148,17 +148,9 @@ class OrderBuilder:
     def _action_target(self, rg: Res, reference: Any, pointer: str, group: Group) -> tuple[Res | None, bool]:
         """The MedicationRequest an action's resource resolves to, and whether it resolved at all."""
         status, res = self.doc.index.resolve(reference, rg)
-        written = reference.get("reference") if isinstance(reference, dict) else None
         if res is None:
-            if status == AMBIGUOUS:
-                self.doc.add("fhir-reference-ambiguous", f"action.resource {written!r} matches several different "
-                             "resources; the request is left out", pointer)
-            elif status == OUTSIDE:
-                self.doc.add("fhir-invalid-structure", f"action.resource {written!r} names a resource contained in "
-                             "another resource", pointer)
-            else:
-                self.doc.add("fhir-unresolved-reference", f"action.resource {written!r} is not found in the "
-                             "document; the order is checked without it", pointer)
+            report_unresolved(self.doc.add, status, reference, pointer, "action.resource",
+                              "the order is checked without it")
             return None, False
         if res.type == "MedicationRequest":
             return res, True

@@ -8,7 +8,7 @@ from typing import Any
 
 from chemo_protovalidate.read.fhir import tables
 from chemo_protovalidate.read.fhir.quantities import read_quantity
-from chemo_protovalidate.read.fhir.index import AMBIGUOUS, OUTSIDE, RESOLVED, Res
+from chemo_protovalidate.read.fhir.index import Res, report_unresolved
 from chemo_protovalidate.read.fhir.structure import check, extension_problem, primitive_problem, sub_extension_problem
 from chemo_protovalidate.read.jsonld import pointer_join
 
@@ -110,28 +110,12 @@ class RequestReader:
         status, medication = self.doc.index.resolve(obj["medicationReference"], mr)
         if medication is None or medication.type != "Medication":
             if report:
-                self._unresolved(status, obj["medicationReference"], at, "medicationReference",
-                                 medication.type if medication is not None else None)
+                report_unresolved(self.doc.add, status, obj["medicationReference"], at, "medicationReference",
+                                  "the request is left out", medication.type if medication is not None else None)
             return None, None
         if report:
             self.doc.check(medication.obj, "Medication", medication.pointer)
         return medication.obj.get("code"), pointer_join(medication.pointer, "code")
-
-    def _unresolved(self, status: str, reference: Any, pointer: str, name: str, found_type: str | None) -> None:
-        written = reference.get("reference") if isinstance(reference, dict) else None
-        if status == AMBIGUOUS:
-            self.doc.add("fhir-reference-ambiguous", f"{name} {written!r} matches several different resources; "
-                         "the request is left out", pointer)
-        elif status == OUTSIDE:
-            self.doc.add("fhir-invalid-structure", f"{name} {written!r} names a resource contained in another "
-                         "resource; a '#id' reference resolves only within its own container", pointer)
-        elif status == RESOLVED:
-            self.doc.add("fhir-unresolved-reference", f"{name} {written!r} is a {found_type}, not a Medication",
-                         pointer)
-        else:
-            what = f"{written!r}" if written else "(no reference, only an identifier or display)"
-            self.doc.add("fhir-unresolved-reference", f"{name} {what} is not found in the document; the request "
-                         "is left out", pointer)
 
     def agent_quiet(self, mr: Res) -> str | None:
         """The agent, if the codings give exactly one, without a finding (for the protocol marker of 2.4)."""
