@@ -1,5 +1,5 @@
 """Writes an order-format order (docs/order-format.md) as FHIR R4, in the two layouts of the contract
-(/work/shared/spec/fhir.md): a RequestGroup with its Patient, Observations and MedicationRequests contained
+(docs/fhir.md): a RequestGroup with its Patient, Observations and MedicationRequests contained
 (9.1), and a Bundle of MedicationRequests sharing one groupIdentifier (9.2).
 
 The writer is test material: tests/test_fhir_equivalence.py holds the converter to "a FHIR order is judged
