@@ -241,6 +241,7 @@ def convert(path: str, input_kind: str, fhir_map: str | None, max_bytes: int) ->
     import json
 
     from chemo_protovalidate.check.runner import read_file
+    from chemo_protovalidate.read.fhir import kind
     from chemo_protovalidate.read.fhir_document import mapped_orders
     from chemo_protovalidate.read.jsonld import load_json
 
@@ -259,7 +260,7 @@ def convert(path: str, input_kind: str, fhir_map: str | None, max_bytes: int) ->
         value, finding = load_json(text)
         if finding is not None:
             findings, orders = [finding], []
-        elif input_kind == "auto" and not _is_fhir_document(value):
+        elif input_kind == "auto" and kind(value) is None:
             raise ToolError(f"{path}: not a FHIR document or CDS Hooks body (no resourceType at its top); "
                             f"`protovalidate convert --input fhir` reads it as FHIR all the same")
         else:
@@ -271,12 +272,6 @@ def convert(path: str, input_kind: str, fhir_map: str | None, max_bytes: int) ->
         click.echo(f"{path}{':' + where if where else ''}: {finding.severity.value}[{finding.rule_id}] "
                    f"{finding.message}{at}", err=True)
     sys.exit(1 if any(f.severity is Severity.ERROR for f in findings) else 0)
-
-
-def _is_fhir_document(value) -> bool:
-    from chemo_protovalidate.read.fhir import kind
-
-    return kind(value) is not None
 
 
 @main.command("check-template")

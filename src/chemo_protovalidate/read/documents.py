@@ -30,7 +30,7 @@ from rdflib.term import Node
 from chemo_protovalidate.model.findings import Finding
 from chemo_protovalidate.model.terms import to_ox, to_rdflib
 from chemo_protovalidate.model.vocabulary import PV
-from chemo_protovalidate.read import jsonld
+from chemo_protovalidate.read import fhir, jsonld
 from chemo_protovalidate.read.jsonld import format_finding, pointer_join
 
 JSON_SUFFIXES = {".jsonld", ".json"}
@@ -84,10 +84,6 @@ class Document:
     """FHIR orders that could not be read: (label, FHIR summary); their findings are the document's."""
 
 
-INPUTS = ("auto", "jsonld", "fhir")
-"""What a JSON file is read as (--input): by its top level (docs/fhir.md section 1), or always one or the other."""
-
-
 def read_document(name: str, data: bytes, project_context: dict, max_administrations: int | None = None,
                   input_kind: str = "auto", fhir_map=None) -> Document:
     try:
@@ -101,7 +97,7 @@ def read_document(name: str, data: bytes, project_context: dict, max_administrat
         loaded, finding = jsonld.load_json(text)
         if finding is not None:
             return Document([finding])
-        if input_kind == "fhir" or _is_fhir(loaded):
+        if input_kind == "fhir" or fhir.kind(loaded) is not None:
             from chemo_protovalidate.read import fhir_document  # only when a FHIR document is read
 
             return fhir_document.read(text, loaded, project_context, max_administrations, fhir_map)
@@ -114,15 +110,6 @@ def read_document(name: str, data: bytes, project_context: dict, max_administrat
 
 
 _FHIR_XML = re.compile(r'<\w+[^>]*\sxmlns\s*=\s*["\']http://hl7\.org/fhir["\']')
-
-
-def _is_fhir(value) -> bool:
-    """A FHIR resource or a CDS Hooks body at the top (docs/fhir.md section 1), told apart without importing
-    the FHIR reader."""
-    if not isinstance(value, dict) or "@context" in value or "@graph" in value:
-        return False
-    context = value.get("context")
-    return "resourceType" in value or (isinstance(context, dict) and "draftOrders" in context)
 
 
 def _read_json(text: str, project_context: dict, max_administrations: int | None, loaded=jsonld.NOT_LOADED,
