@@ -380,21 +380,13 @@ class OrderBuilder:
             given, not_read = regimen_carriers(res, self.doc.site)
             found.extend(given)
             unread.extend(not_read)
-        regimens = list(dict.fromkeys(regimen for regimen, _ in found))
-        if not regimens:
+        if not found:
             named = f"; canonicals not read: {', '.join(unread)}" if unread else ""
             self.doc.add("fhir-regimen-missing", "no regimen carrier (instantiatesCanonical "
                          f"{self.data['urls']['plan_definition_prefix']}{{regimen}}, a site-mapped canonical or the "
                          f"regimen extension){named}; the order is not checked", pointer)
             return True
-        if len(regimens) > 1:
-            self.doc.add("fhir-regimen-conflict", f"the regimen carriers give different regimens "
-                         f"({', '.join(regimens)}); the order is not checked",
-                         next(at for regimen, at in found if regimen != regimens[0]))
-            return True
-        order["regimen"] = regimens[0]
-        places["/regimen"] = found[0][1]
-        return False
+        return self._agreed("regimen", found, order, places, "fhir-regimen-conflict", "regimen", "regimens")
 
     def _cycle(self, carriers: list[Res], order: dict, places: dict, pointer: str) -> bool:
         found = [item for res in carriers for item in cycle_carriers(res)]
@@ -402,14 +394,20 @@ class OrderBuilder:
             self.doc.add("fhir-cycle-missing", "no cycle-number extension on the RequestGroup or its requests; the "
                          "cycle is never inferred from dates, timing or text; the order is not checked", pointer)
             return True
-        cycles = list(dict.fromkeys(cycle for cycle, _ in found))
-        if len(cycles) > 1:
-            self.doc.add("fhir-cycle-conflict", f"the cycle-number carriers give different cycles "
-                         f"({', '.join(str(c) for c in cycles)}); the order is not checked",
-                         next(at for cycle, at in found if cycle != cycles[0]))
+        return self._agreed("cycle", found, order, places, "fhir-cycle-conflict", "cycle-number", "cycles")
+
+    def _agreed(self, key: str, found: list, order: dict, places: dict, conflict: str, carrier: str,
+                plural: str) -> bool:
+        """The one value all carriers give, set as the order's ``key`` (placed at its first carrier); carriers
+        that disagree are ``conflict`` and the order is not checked (returns True)."""
+        values = list(dict.fromkeys(value for value, _ in found))
+        if len(values) > 1:
+            self.doc.add(conflict, f"the {carrier} carriers give different {plural} "
+                         f"({', '.join(str(v) for v in values)}); the order is not checked",
+                         next(at for value, at in found if value != values[0]))
             return True
-        order["cycle"] = cycles[0]
-        places["/cycle"] = found[0][1]
+        order[key] = values[0]
+        places["/" + key] = found[0][1]
         return False
 
     def _subject(self, carriers: list[Res], pointer: str) -> tuple[Res | None, set[str], bool]:

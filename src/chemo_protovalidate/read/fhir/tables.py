@@ -29,22 +29,17 @@ def _read(name: str) -> Any:
     return json.loads((resources.files(__package__) / name).read_text("utf-8"))
 
 
+_SETS = ("marker_agents", "per_body_units", "snomed_auc", "route_texts", "observation_status_used", "bundle_types",
+         "ignored_resources", "earlier_version_resources", "top_level_resources", "egfr_loinc", "egfr_units",
+         "rxnorm_sc_only")
+"""The tables read as sets: looked up per element."""
+
+
 @lru_cache(maxsize=1)
 def mapping() -> dict:
     data = _read("mapping.json")
-    # Sets for the lookups done per element.
-    data["marker_agents"] = frozenset(data["marker_agents"])
-    data["per_body_units"] = frozenset(data["per_body_units"])
-    data["snomed_auc"] = frozenset(data["snomed_auc"])
-    data["route_texts"] = frozenset(data["route_texts"])
-    data["observation_status_used"] = frozenset(data["observation_status_used"])
-    data["bundle_types"] = frozenset(data["bundle_types"])
-    data["ignored_resources"] = frozenset(data["ignored_resources"])
-    data["earlier_version_resources"] = frozenset(data["earlier_version_resources"])
-    data["top_level_resources"] = frozenset(data["top_level_resources"])
-    data["egfr_loinc"] = frozenset(data["egfr_loinc"])
-    data["egfr_units"] = frozenset(data["egfr_units"])
-    data["rxnorm_sc_only"] = frozenset(data["rxnorm_sc_only"])
+    for name in _SETS:
+        data[name] = frozenset(data[name])
     prefix = data["urls"]["extension_prefix"]
     data["project_extensions"] = {prefix + name: name for name in data["extensions"]}
     data["loinc_keys"] = {code: key for key, spec in data["observations"].items() for code in spec["loinc"]}
