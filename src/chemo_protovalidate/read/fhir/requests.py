@@ -178,7 +178,8 @@ class RequestReader:
         carriers = []
         written = False
         if action_pointer is not None:
-            core = [(item, at) for item, at in extensions_of(action, action_pointer) if item.get("url") == urls["core"]]
+            on_action = extensions_of(action, action_pointer)
+            core = [(item, at) for item, at in on_action if item.get("url") == urls["core"]]
             for n, (item, at) in enumerate(core):
                 written = True
                 check(item, "Extension", at, self.doc.add)
@@ -188,7 +189,7 @@ class RequestReader:
                 days = self._sub_days(item, at, "timing-daysOfCycle")
                 if days is not None and n == 0:
                     carriers.append(("timing-daysOfCycle", at, days))
-            nz = [(item, at) for item, at in extensions_of(action, action_pointer) if item.get("url") == urls["nz"]]
+            nz = [(item, at) for item, at in on_action if item.get("url") == urls["nz"]]
             nz_days, nz_ok = [], True
             for item, at in nz:
                 written = True

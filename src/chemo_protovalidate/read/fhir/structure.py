@@ -19,61 +19,75 @@ MAX_DEPTH = 64
 
 PATIENT_DATA_EXTENSIONS = frozenset({"dialysis", "dose-basis"})
 
+_ELEMENTS = tables.elements()  # this module is imported only when a FHIR document is read
+
 
 def check(value: Any, type_name: str, pointer: str, report: Report, depth: int = 0) -> None:
     """Check ``value`` as an element of ``type_name`` (a key of r4-elements.json), and what it holds."""
+    # Run on every element of a document (some 270 for an order of nine requests): one lookup per key, and
+    # the rarer checks only where their keys are present.
     if depth > MAX_DEPTH:
         report("fhir-invalid-structure", f"{type_name} is nested more than {MAX_DEPTH} deep; it is not read", pointer)
         return
     if not isinstance(value, dict):
         report("fhir-invalid-value", f"{type_name} is written as {_kind(value)}; FHIR R4 wants an object", pointer)
         return
-    spec = tables.elements()[type_name]
+    spec = _ELEMENTS[type_name]
     if type(value) is not dict:  # only an object of load_json can have had a key twice
         for key in duplicate_keys(value):
             report("duplicate-key", f"{type_name} has the key {key!r} twice; JSON objects need unique keys",
                    pointer_join(pointer, key))
-    keys, lists, children, primitives = spec.keys, spec.lists, spec.children, spec.primitives
+    plan = spec.plan
     days_carriers = _DAYS_CARRIERS() if type_name == "RequestGroup.action" else ()
     for key, item in value.items():
-        if key not in keys:
+        step = plan.get(key)
+        if step is None:
             _unknown_key(key, spec, type_name, pointer, report)
             continue
+        is_list, child_type, primitive, as_is = step
         # R4's element names hold neither '~' nor '/': the pointer needs no escaping.
-        child = pointer + "/" + key
-        child_type = children.get(key)
-        primitive = primitives.get(key)
-        if key in lists:
+        if is_list:
             if type(item) is list:
-                if child_type is None and primitive is None:
-                    continue
-                for i, each in enumerate(item):
-                    if days_carriers and key == "extension" and type(each) is dict \
-                            and tables.string(each.get("url")) in days_carriers:
-                        continue  # an action's days carrier is its request's: checked when the request is read
-                    if child_type is not None:
-                        check(each, child_type, f"{child}/{i}", report, depth + 1)
-                    else:
-                        _check_primitive(each, primitive, type_name, key, f"{child}/{i}", report)
+                if child_type is not None:
+                    for i, each in enumerate(item):
+                        if days_carriers and key == "extension" and type(each) is dict \
+                                and tables.string(each.get("url")) in days_carriers:
+                            continue  # an action's days carrier is its request's: checked when the request is read
+                        check(each, child_type, f"{pointer}/{key}/{i}", report, depth + 1)
+                elif primitive is not None:
+                    for i, each in enumerate(item):
+                        if type(each) not in as_is or each == "":
+                            _check_primitive(each, primitive, type_name, key, f"{pointer}/{key}/{i}", report)
                 continue
             report("fhir-not-an-array", f"{type_name}.{key} is written as {_kind(item)}; FHIR R4 writes it as a list "
-                   "(JSON array)", child)
+                   "(JSON array)", pointer + "/" + key)
         elif type(item) is list:
-            report("fhir-invalid-value", f"{type_name}.{key} is a list; FHIR R4 allows one value there", child)
+            report("fhir-invalid-value", f"{type_name}.{key} is a list; FHIR R4 allows one value there",
+                   pointer + "/" + key)
             continue
         if child_type is not None:
-            check(item, child_type, child, report, depth + 1)
-        elif primitive is not None:
-            _check_primitive(item, primitive, type_name, key, child, report)
+            check(item, child_type, pointer + "/" + key, report, depth + 1)
+        elif primitive is not None and (type(item) not in as_is or item == ""):
+            _check_primitive(item, primitive, type_name, key, pointer + "/" + key, report)
+    present = value.keys()
     for alternatives in spec.required:
-        if not any(name in value for name in alternatives):
+        if present.isdisjoint(alternatives):
             report("fhir-required-missing", f"{type_name} has no {' or '.join(alternatives)}, which FHIR R4 "
                    "requires and the converter needs", pointer)
     for names in spec.choices:
-        given = [name for name in names if name in value]
-        if len(given) > 1:
+        if len(present & spec.choice_sets[names]) > 1:
+            given = [name for name in names if name in value]
             report("fhir-invalid-value", f"{type_name} has {' and '.join(given)}; FHIR R4 allows one of a choice "
                    "element", pointer_join(pointer, given[1]))
+    if not present.isdisjoint(_RARE_KEYS):
+        _check_rare_keys(value, type_name, pointer, report, depth)
+
+
+_RARE_KEYS = frozenset({"modifierExtension", "implicitRules", "doNotPerform", "extension"})
+
+
+def _check_rare_keys(value: dict, type_name: str, pointer: str, report: Report, depth: int) -> None:
+    """The modifiers FHIR forbids ignoring, and the extensions' places and shapes."""
     if "modifierExtension" in value:
         report("fhir-modifier-not-understood", f"{type_name} has a modifierExtension; FHIR forbids ignoring a "
                "modifier the reader does not understand", pointer_join(pointer, "modifierExtension"))
@@ -180,15 +194,15 @@ def _check_extensions(extensions: Any, type_name: str, pointer: str, report: Rep
         url = extension.get("url")
         if not isinstance(url, str):
             continue
-        at = pointer_join(pointer, i)
         if url in (days["core"], days["nz"]):
             if type_name != "RequestGroup.action":
                 report("fhir-extension-misplaced", f"the days extension {url} is on {type_name}; it is read only on "
-                       "the RequestGroup action that references the MedicationRequest", at)
+                       "the RequestGroup action that references the MedicationRequest", f"{pointer}/{i}")
             continue  # its shape is the request's (read with its days)
         name = project.get(url)
         if name is None:
             continue  # extensions this contract does not name are passed over (FHIR allows it)
+        at = f"{pointer}/{i}"
         if type_name not in data["extensions"][name]["on"]:
             report("fhir-extension-misplaced", f"the extension {name} is on {type_name}; it is read only on "
                    f"{' and '.join(data['extensions'][name]['on'])}", at)

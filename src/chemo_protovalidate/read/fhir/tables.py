@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -23,6 +23,12 @@ class ElementSpec:
     required: tuple
     earlier_version: frozenset
     choices: tuple = ()
+    choice_sets: dict = field(default_factory=dict)
+    """Each of ``choices`` -> its names as a set (an Extension's value[x] has fifty)."""
+    plan: dict = field(default_factory=dict)
+    """Key -> (is a list, complex child type or None, primitive type or None, the JSON types any of whose values
+    but "" that primitive takes as it is): what the structure check does with each key, worked out once (one
+    lookup per key of every element)."""
 
 
 def _read(name: str) -> Any:
@@ -58,14 +64,20 @@ def elements() -> dict[str, ElementSpec]:
         for key in ("extension", "modifierExtension"):
             if key in spec["keys"] or key in base.get("keys", ()):
                 children.setdefault(key, "Extension")
+        keys = frozenset(spec["keys"]) | frozenset(base.get("keys", ()))
+        lists = frozenset(spec["lists"]) | frozenset(base.get("lists", ()))
+        primitives = {**base.get("primitives", {}), **spec.get("primitives", {})}
         specs[name] = ElementSpec(
-            keys=frozenset(spec["keys"]) | frozenset(base.get("keys", ())),
-            lists=frozenset(spec["lists"]) | frozenset(base.get("lists", ())),
+            keys=keys,
+            lists=lists,
             children=children,
-            primitives={**base.get("primitives", {}), **spec.get("primitives", {})},
+            primitives=primitives,
             required=tuple(tuple(alternatives) for alternatives in spec.get("required", ())),
             earlier_version=frozenset(spec.get("earlier_version", ())),
             choices=tuple(tuple(names) for names in spec.get("choices", ())),
+            choice_sets={tuple(names): frozenset(names) for names in spec.get("choices", ())},
+            plan={key: (key in lists, children.get(key), primitives.get(key), ACCEPTED_AS_IS.get(primitives.get(key), frozenset()))
+                  for key in keys},
         )
     return specs
 
@@ -75,6 +87,11 @@ def string(value: Any) -> str | None:
     code is expected must not reach a dict lookup)."""
     return value if isinstance(value, str) else None
 
+
+ACCEPTED_AS_IS = {"string": frozenset({str}), "code": frozenset({str}), "uri": frozenset({str}),
+                  "integer": frozenset({int}), "decimal": frozenset({int, float}), "boolean": frozenset({bool})}
+"""The JSON types (of load_json, which admits no NaN) any value of which but "" a primitive type takes, with no
+grammar or range to check: the structure check's fast path (a day is an integer; most values are)."""
 
 # FHIR's own value grammars (R4 datatypes page); compiled once, used once per value.
 ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
