@@ -27,6 +27,10 @@ def extensions_of(obj: Any, pointer: str) -> list[tuple[dict, str]]:
 
 def project_extensions(obj: Any, pointer: str, name: str) -> list[tuple[dict, str]]:
     url = tables.mapping()["urls"]["extension_prefix"] + name
+    extensions = obj.get("extension") if isinstance(obj, dict) else None
+    if isinstance(extensions, list):  # the pointers of the extensions asked for only (asked for some 50 times an order)
+        return [(item, f"{pointer}/extension/{i}") for i, item in enumerate(extensions)
+                if isinstance(item, dict) and item.get("url") == url]
     return [(item, at) for item, at in extensions_of(obj, pointer) if item.get("url") == url]
 
 
