@@ -22,7 +22,7 @@ def extensions_of(obj: Any, pointer: str) -> list[tuple[dict, str]]:
     if not isinstance(extensions, list):
         return []
     base = pointer_join(pointer, "extension")
-    return [(item, pointer_join(base, i)) for i, item in enumerate(extensions) if isinstance(item, dict)]
+    return [(item, f"{base}/{i}") for i, item in enumerate(extensions) if isinstance(item, dict)]
 
 
 def project_extensions(obj: Any, pointer: str, name: str) -> list[tuple[dict, str]]:
@@ -76,7 +76,7 @@ def codings_of(concept: Any, pointer: str) -> list[tuple[dict, str]]:
     if not isinstance(codings, list):
         return []
     base = pointer_join(pointer, "coding")
-    return [(item, pointer_join(base, i)) for i, item in enumerate(codings) if isinstance(item, dict)]
+    return [(item, f"{base}/{i}") for i, item in enumerate(codings) if isinstance(item, dict)]
 
 
 def _agent_of(coding: dict, site) -> str | None:
@@ -223,7 +223,7 @@ class RequestReader:
                              f"{problem or 'has a value; it wants only sub-extensions day'}", pointer)
             return None
         base = pointer_join(pointer, "extension")
-        days = [(sub["valueInteger"], pointer_join(base, i)) for i, sub in enumerate(extension["extension"])]
+        days = [(sub["valueInteger"], f"{base}/{i}") for i, sub in enumerate(extension["extension"])]
         return self._unrepeated(days, name)
 
     def _nz_day(self, extension: dict, pointer: str) -> tuple | None:
