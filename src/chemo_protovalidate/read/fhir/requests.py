@@ -13,25 +13,21 @@ from chemo_protovalidate.read.fhir.structure import check, extension_problem, pr
 from chemo_protovalidate.read.jsonld import pointer_join
 
 
-def extensions_of(obj: Any, pointer: str) -> list[tuple[dict, str]]:
-    """An element's extensions that are objects, each with its pointer."""
+def extensions_of(obj: Any, pointer: str, url: str) -> list[tuple[dict, str]]:
+    """An element's extensions of ``url`` that are objects, each with its pointer."""
     extensions = obj.get("extension") if isinstance(obj, dict) else None
-    if isinstance(extensions, dict):
-        extensions = [extensions]  # fhir-not-an-array is the structure check's
-        return [(extensions[0], pointer_join(pointer, "extension"))]
+    if isinstance(extensions, dict):  # fhir-not-an-array is the structure check's
+        return [(extensions, pointer_join(pointer, "extension"))] if extensions.get("url") == url else []
     if not isinstance(extensions, list):
         return []
     base = pointer_join(pointer, "extension")
-    return [(item, f"{base}/{i}") for i, item in enumerate(extensions) if isinstance(item, dict)]
+    # Asked some 50 times an order: a pointer is made only for an extension that is kept.
+    return [(item, f"{base}/{i}") for i, item in enumerate(extensions) if isinstance(item, dict)
+            and item.get("url") == url]
 
 
 def project_extensions(obj: Any, pointer: str, name: str) -> list[tuple[dict, str]]:
-    url = tables.mapping()["urls"]["extension_prefix"] + name
-    extensions = obj.get("extension") if isinstance(obj, dict) else None
-    if isinstance(extensions, list):  # the pointers of the extensions asked for only (asked for some 50 times an order)
-        return [(item, f"{pointer}/extension/{i}") for i, item in enumerate(extensions)
-                if isinstance(item, dict) and item.get("url") == url]
-    return [(item, at) for item, at in extensions_of(obj, pointer) if item.get("url") == url]
+    return extensions_of(obj, pointer, tables.mapping()["urls"]["extension_prefix"] + name)
 
 
 def regimen_carriers(res: Res, site) -> tuple[list[tuple[str, str]], list[str]]:
@@ -182,8 +178,7 @@ class RequestReader:
         carriers = []
         written = False
         if action_pointer is not None:
-            on_action = extensions_of(action, action_pointer)
-            core = [(item, at) for item, at in on_action if item.get("url") == urls["core"]]
+            core = extensions_of(action, action_pointer, urls["core"])
             for n, (item, at) in enumerate(core):
                 written = True
                 check(item, "Extension", at, self.doc.add)
@@ -193,7 +188,7 @@ class RequestReader:
                 days = self._sub_days(item, at, "timing-daysOfCycle")
                 if days is not None and n == 0:
                     carriers.append(("timing-daysOfCycle", at, days))
-            nz = [(item, at) for item, at in on_action if item.get("url") == urls["nz"]]
+            nz = extensions_of(action, action_pointer, urls["nz"])
             nz_days, nz_ok = [], True
             for item, at in nz:
                 written = True

@@ -74,8 +74,8 @@ def check(value: Any, type_name: str, pointer: str, report: Report, depth: int =
         if present.isdisjoint(alternatives):
             report("fhir-required-missing", f"{type_name} has no {' or '.join(alternatives)}, which FHIR R4 "
                    "requires and the converter needs", pointer)
-    for names in spec.choices:
-        if len(present & spec.choice_sets[names]) > 1:
+    for names, name_set in spec.choices:
+        if len(present & name_set) > 1:
             given = [name for name in names if name in value]
             report("fhir-invalid-value", f"{type_name} has {' and '.join(given)}; FHIR R4 allows one of a choice "
                    "element", pointer_join(pointer, given[1]))
@@ -194,15 +194,15 @@ def _check_extensions(extensions: Any, type_name: str, pointer: str, report: Rep
         url = extension.get("url")
         if not isinstance(url, str):
             continue
+        at = f"{pointer}/{i}"
         if url in (days["core"], days["nz"]):
             if type_name != "RequestGroup.action":
                 report("fhir-extension-misplaced", f"the days extension {url} is on {type_name}; it is read only on "
-                       "the RequestGroup action that references the MedicationRequest", f"{pointer}/{i}")
+                       "the RequestGroup action that references the MedicationRequest", at)
             continue  # its shape is the request's (read with its days)
         name = project.get(url)
         if name is None:
             continue  # extensions this contract does not name are passed over (FHIR allows it)
-        at = f"{pointer}/{i}"
         if type_name not in data["extensions"][name]["on"]:
             report("fhir-extension-misplaced", f"the extension {name} is on {type_name}; it is read only on "
                    f"{' and '.join(data['extensions'][name]['on'])}", at)

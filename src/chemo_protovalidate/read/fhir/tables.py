@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -13,22 +13,18 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ElementSpec:
-    """What R4 defines for one element type: its keys, which are lists, the complex children the checks descend
-    into, the primitive type of each checked value, and the required elements the converter needs."""
+    """What R4 defines for one element type: its keys and what the structure check does with each, the required
+    elements the converter needs, the STU3 keys, and the choice elements."""
 
     keys: frozenset
-    lists: frozenset
-    children: dict
-    primitives: dict
-    required: tuple
-    earlier_version: frozenset
-    choices: tuple = ()
-    choice_sets: dict = field(default_factory=dict)
-    """Each of ``choices`` -> its names as a set (an Extension's value[x] has fifty)."""
-    plan: dict = field(default_factory=dict)
+    plan: dict
     """Key -> (is a list, complex child type or None, primitive type or None, the JSON types any of whose values
     but "" that primitive takes as it is): what the structure check does with each key, worked out once (one
     lookup per key of every element)."""
+    required: tuple
+    earlier_version: frozenset
+    choices: tuple = ()
+    """(names in R4's order, the same as a set) for each choice element: an Extension's value[x] has fifty."""
 
 
 def _read(name: str) -> Any:
@@ -69,15 +65,11 @@ def elements() -> dict[str, ElementSpec]:
         primitives = {**base.get("primitives", {}), **spec.get("primitives", {})}
         specs[name] = ElementSpec(
             keys=keys,
-            lists=lists,
-            children=children,
-            primitives=primitives,
+            plan={key: (key in lists, children.get(key), primitives.get(key),
+                        ACCEPTED_AS_IS.get(primitives.get(key), frozenset())) for key in keys},
             required=tuple(tuple(alternatives) for alternatives in spec.get("required", ())),
             earlier_version=frozenset(spec.get("earlier_version", ())),
-            choices=tuple(tuple(names) for names in spec.get("choices", ())),
-            choice_sets={tuple(names): frozenset(names) for names in spec.get("choices", ())},
-            plan={key: (key in lists, children.get(key), primitives.get(key), ACCEPTED_AS_IS.get(primitives.get(key), frozenset()))
-                  for key in keys},
+            choices=tuple((tuple(names), frozenset(names)) for names in spec.get("choices", ())),
         )
     return specs
 
