@@ -147,14 +147,15 @@ class PatientReader:
                 _, res = self.doc.index.resolve(reference, mr)
                 if res is None or res.type != "Observation":
                     continue  # passed over (2.6)
+                if res.position in seen:
+                    continue  # each request names the same Observations: the first found them the patient's
                 if "subject" in res.obj and not self._is_patients(res, patient, subjects):
                     self.doc.add("fhir-subject-conflict", f"supportingInformation names {res.type}/{res.id}, an "
                                  "Observation of another patient", pointer_join(base, i))
                     order.subject_conflict = True
                     continue
-                if res.position not in seen:
-                    seen.add(res.position)
-                    found.append(res)
+                seen.add(res.position)
+                found.append(res)
         return found
 
     def _measure(self, key, reference_time, supporting, mine, patient_dict, places, patient_data,

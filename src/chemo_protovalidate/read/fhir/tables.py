@@ -21,6 +21,8 @@ class ElementSpec:
     """Key -> (is a list, complex child type or None, primitive type or None, the JSON types any of whose values
     but "" that primitive takes as it is): what the structure check does with each key, worked out once (one
     lookup per key of every element)."""
+    plain: dict
+    """Key -> those JSON types, for the keys that hold one primitive value: the commonest key's whole check."""
     required: tuple
     earlier_version: frozenset
     choices: tuple = ()
@@ -67,6 +69,8 @@ def elements() -> dict[str, ElementSpec]:
             keys=keys,
             plan={key: (key in lists, children.get(key), primitives.get(key),
                         ACCEPTED_AS_IS.get(primitives.get(key), frozenset())) for key in keys},
+            plain={key: ACCEPTED_AS_IS[primitives[key]] for key in keys
+                   if key not in lists and primitives.get(key) in ACCEPTED_AS_IS},
             required=tuple(tuple(alternatives) for alternatives in spec.get("required", ())),
             earlier_version=frozenset(spec.get("earlier_version", ())),
             choices=tuple((tuple(names), frozenset(names)) for names in spec.get("choices", ())),
