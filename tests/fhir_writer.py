@@ -327,3 +327,32 @@ def _insert_after(resource: dict, key: str, **added) -> dict:
         if k == key:
             out.update(added)
     return out
+
+
+# --- CDS Hooks: an order-sign request (docs/cds-hooks.md 10.1) ---------------------------------------------------
+
+
+def cds_request(document: Any, hook_instance: str = "00000000-0000-4000-8000-00000000cafe") -> Written:
+    """One order as the CDS Hooks service receives it: its MedicationRequests in context.draftOrders (9.2),
+    the Patient and each Observation as the prefetch key that fetches it, every other key null."""
+    written = bundle(document)
+    if written.document is None:
+        return written
+    resources = [entry["resource"] for entry in written.document["entry"]]
+    patients = [r for r in resources if r["resourceType"] == "Patient"]
+    if len(patients) != 1:
+        return Written(None, "a CDS Hooks request is about one patient")
+    keys = {code: key for key, code in OBSERVATIONS.items()}
+    prefetch: dict = {key: None for key in ("patient", *OBSERVATIONS)}
+    prefetch["patient"] = patients[0]
+    for resource in resources:
+        if resource["resourceType"] == "Observation":
+            key = keys[resource["code"]["coding"][0]["code"]]
+            prefetch[key] = {"resourceType": "Bundle", "type": "searchset", "total": 1, "entry": [
+                {"fullUrl": f"{BASE_URL}/Observation/{resource['id']}", "resource": resource}]}
+    draft = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": r} for r in resources if r["resourceType"] == "MedicationRequest"]}
+    return Written({"hookInstance": hook_instance, "hook": "order-sign", "fhirServer": BASE_URL,
+                    "context": {"userId": "PractitionerRole/onc-5", "patientId": patients[0]["id"],
+                                "draftOrders": draft},
+                    "prefetch": prefetch})

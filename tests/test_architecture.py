@@ -26,7 +26,8 @@ DOORS = {
     "report": {"model"},
     "author": {"check", "read", "model"},
     "settings": {"check", "report", "read", "model"},
-    "cli": {"settings", "author", "report", "check", "read", "model"},
+    "serve": {"settings", "report", "check", "read", "model"},
+    "cli": {"settings", "author", "report", "check", "read", "model", "serve"},
     "api": {"settings", "report", "check", "read", "model"},
 }
 

@@ -26,23 +26,13 @@ from chemo_protovalidate.model.version import __version__
 from chemo_protovalidate.read.documents import ORDER_SUFFIXES
 from chemo_protovalidate.read.limits import MAX_ADMINISTRATIONS, MAX_BYTES
 from chemo_protovalidate.report import RENDERERS, Report, summary_line
-from chemo_protovalidate.settings import (FAIL_ON, INPUTS, PERCENT_RANGE, ConfigError, Settings, load_fhir_map,
-                                          load_settings, open_pipeline)
+from chemo_protovalidate.settings import (FAIL_ON, INPUTS, PERCENT_RANGE, ConfigError, Settings, forbid_network,
+                                          load_fhir_map, load_settings, open_pipeline)
 
 class ToolError(click.ClickException):
     """The tool could not do its job: exit status 2, never 1."""
 
     exit_code = 2
-
-
-def forbid_network() -> None:
-    """No code path may fetch: an order's remote context must stay a finding, never a request."""
-
-    def hook(event: str, args) -> None:
-        if event in ("socket.connect", "socket.getaddrinfo", "urllib.Request"):
-            raise PermissionError(f"protovalidate never uses the network (blocked {event})")
-
-    sys.addaudithook(hook)
 
 
 def expand(paths: tuple[str, ...], suffixes=ORDER_SUFFIXES, excluded=lambda path: False,
@@ -272,6 +262,64 @@ def convert(path: str, input_kind: str, fhir_map: str | None, max_bytes: int) ->
         click.echo(f"{path}{':' + where if where else ''}: {finding.severity.value}[{finding.rule_id}] "
                    f"{finding.message}{at}", err=True)
     sys.exit(1 if any(f.severity is Severity.ERROR for f in findings) else 0)
+
+
+@main.command("serve")
+@click.option("--host", default=None, help="Address to bind [default: 127.0.0.1]; another than loopback needs "
+              "--trust or --allow-unauthenticated.")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port [default: 8080]; 0 binds a free one.")
+@click.option("--base-url", default=None, help="The URL the EHR calls (behind a TLS proxy, its public URL): JWT aud.")
+@REGIMENS_OPTION
+@click.option("--config", "config", type=click.Path(exists=True, dir_okay=False), default=None, metavar="PYPROJECT",
+              help="The pyproject.toml whose [tool.protovalidate] and [tool.protovalidate.serve] apply "
+                   "[default: the nearest].")
+@FHIR_MAP_OPTION
+@click.option("--tolerance", type=click.FloatRange(*PERCENT_RANGE), default=None, metavar="PCT",
+              help="Dose tolerance in percent, as for check.")
+@click.option("--weight-change-threshold", "weight_change_threshold", type=click.FloatRange(*PERCENT_RANGE),
+              default=None, metavar="PCT", help="Weight change in percent, as for check.")
+@click.option("--workers", type=click.IntRange(1), default=None, help="Processes, each with the knowledge base "
+              "[default: 1].")
+@click.option("--max-body", type=click.IntRange(1), default=None, metavar="BYTES",
+              help="Larger request bodies are 413 [default: 5242880].")
+@click.option("--body-timeout", type=click.FloatRange(0, min_open=True), default=None, metavar="S",
+              help="A body not received in time is 408 [default: 10].")
+@click.option("--check-timeout", type=click.FloatRange(0, min_open=True), default=None, metavar="S",
+              help="A check not finished in time gets the time-out card [default: 5].")
+@click.option("--trust", multiple=True, metavar="ISS=JWKS_FILE",
+              help="A trusted issuer and its JWK Set file (repeatable): turns JWT verification on.")
+@click.option("--allow-unauthenticated", is_flag=True, default=None,
+              help="Allow a non-loopback --host without --trust.")
+@click.option("--cors-origin", multiple=True, metavar="ORIGIN", help="A browser origin allowed (repeatable).")
+@click.option("--source-url", default=None, metavar="URL", help="source.url of every card.")
+def serve(config: str | None, fhir_map: str | None, regimen_dirs: tuple[str, ...], trust: tuple[str, ...],
+          **given) -> None:
+    """Answer CDS Hooks order-sign and order-select calls with cards (docs/cds-hooks.md)."""
+    from chemo_protovalidate.serve import server
+
+    missing = server.extra_missing()
+    if missing is not None:
+        raise ToolError(f"serve needs the service extra: {missing}")
+    trusted = {}
+    for item in trust:
+        issuer, _, path = item.partition("=")
+        if not issuer or not path:
+            raise click.UsageError(f"--trust {item!r}: write ISS=JWKS_FILE")
+        trusted[issuer] = path
+    try:
+        settings = server.settings_at(config)
+        options = server.options_from(settings.serve, {**given, "regimens": tuple(regimen_dirs), "trust": trusted,
+                                                       "fhir_map": fhir_map, "config": config},
+                                      str(settings.origin or "the command line"))
+        server.run(options, settings, server.stderr)
+    except (KnowledgeBaseError, ConfigError) as error:
+        raise ToolError(str(error)) from error
+    except OSError as error:
+        raise ToolError(f"cannot listen: {error.strerror or error}") from error
+    except Exception as error:  # TrustError and a bug of ours alike: exit 2, nothing bound
+        if type(error).__name__ != "TrustError":
+            traceback.print_exc(file=sys.stderr)
+        raise ToolError(str(error)) from error
 
 
 @main.command("check-template")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import sys
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,7 +27,8 @@ FAIL_ON = ("error", "warning")
 PERCENT_RANGE = (0, 50)
 """The range of the percentage settings (tolerance, weight-change-threshold), as the command line's."""
 
-KEYS = {"tolerance", "weight-change-threshold", "fail-on", "format", "regimens", "exclude", "rules", "input", "fhir"}
+KEYS = {"tolerance", "weight-change-threshold", "fail-on", "format", "regimens", "exclude", "rules", "input", "fhir",
+        "serve"}
 INPUTS = ("auto", "jsonld", "fhir")
 """What a JSON file is read as: by its top level, always order format, always FHIR (docs/fhir.md)."""
 FHIR_MAP_TABLES = {"regimens", "agents", "routes"}
@@ -58,6 +60,8 @@ class Settings:
     id}}, "routes": {system: {code: route}}}, its shape checked; its ids are checked against the knowledge base
     by open_pipeline."""
     fhir_map_origin: str | None = None
+    serve: dict = field(default_factory=dict)
+    """[tool.protovalidate.serve]: the service's options (docs/cds-hooks.md), checked by `protovalidate serve`."""
 
     def excluded(self, path: Path) -> bool:
         if self.origin is None or not self.exclude:
@@ -90,6 +94,17 @@ def _unknown_name(name: str, known: Iterable[str]) -> str:
     """`infusion-too-shrt (did you mean infusion-too-short?)`, or the name alone when nothing is close."""
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"{name} (did you mean {close[0]}?)" if close else name
+
+
+def forbid_network() -> None:
+    """No code path may fetch: an order's remote context must stay a finding, never a request. (The service
+    binds and accepts on its listener; neither is a connect.)"""
+
+    def hook(event: str, args) -> None:
+        if event in ("socket.connect", "socket.getaddrinfo", "urllib.Request"):
+            raise PermissionError(f"protovalidate never uses the network (blocked {event})")
+
+    sys.addaudithook(hook)
 
 
 def load_settings(start: Path | None = None) -> Settings:
@@ -139,7 +154,10 @@ def settings_from(table: dict, config: Path | None = None, where: str | None = N
         raise ConfigError(f"{config}: input is one of {', '.join(INPUTS)}")
     fhir_map = table.get("fhir", {})
     check_fhir_map(fhir_map, f"{config}: [tool.protovalidate.fhir]")
-    return Settings(
+    serve = table.get("serve", {})
+    if not isinstance(serve, dict):
+        raise ConfigError(f"{config}: [tool.protovalidate.serve] is a table of the service's options")
+    return Settings(serve=serve, 
         input=table.get("input"), fhir_map=fhir_map, fhir_map_origin=f"{config}: [tool.protovalidate.fhir]",
         origin=origin, tolerance=percentages["tolerance"],
         weight_change_threshold=percentages["weight-change-threshold"],

@@ -165,6 +165,14 @@ class KnowledgeBase:
     def context_iri(self) -> str:
         return CONTEXT_V1
 
+    def dose_tolerance_percent(self) -> float | None:
+        """The dose tolerance the rules apply (the data's, or the run's --tolerance), as a percentage."""
+        for setting in self.graph.subjects(RDF.type, PV.DoseTolerance):
+            value = self.graph.value(setting, PV.percent)
+            if value is not None:
+                return float(value.toPython())
+        return None
+
     def regimen_ids(self) -> list[str]:
         return sorted(regimen_identifiers(self.graph))
 

@@ -77,20 +77,24 @@ class Pipeline:
                   for r in self.catalogue.rules]
         return sorted(rules, key=lambda r: (r.rule_id, -r.severity.rank))
 
-    def check(self, name: str, data: bytes) -> FileResult:
-        return next(self.check_files([(name, data)]))
+    def check(self, name: str, data: bytes, arrival_time: str | None = None) -> FileResult:
+        """One document's result. ``arrival_time`` (the service's): the reference time of a FHIR order without
+        authoredOn (docs/cds-hooks.md 4.2)."""
+        return next(self.check_files([(name, data)], arrival_time))
 
-    def check_files(self, files: Iterable[tuple[str, bytes] | FileResult]) -> Iterator[FileResult]:
+    def check_files(self, files: Iterable[tuple[str, bytes] | FileResult],
+                    arrival_time: str | None = None) -> Iterator[FileResult]:
         """Each file's result, in the order given, as soon as it is complete.
 
         The engine checks orders many at a time, across files: its queries cost as much to parse
         as to run on one order. A file given as a FileResult (one that could not be read) passes
         through in its place. At most one batch of orders is held at a time.
         """
-        for result in self._check_files(files):
+        for result in self._check_files(files, arrival_time):
             yield apply_severity_overrides(result, self.levels)
 
-    def _check_files(self, files: Iterable[tuple[str, bytes] | FileResult]) -> Iterator[FileResult]:
+    def _check_files(self, files: Iterable[tuple[str, bytes] | FileResult],
+                     arrival_time: str | None) -> Iterator[FileResult]:
         waiting: deque[_Pending] = deque()
         batch: list[tuple[_Pending, OrderInput]] = []
         for item in files:
@@ -103,7 +107,7 @@ class Pipeline:
             waiting.append(entry)
             try:
                 document = read_document(name, data, self.kb.context, self.max_administrations, self.input_kind,
-                                         self.fhir_map)
+                                         self.fhir_map, arrival_time)
                 for order in document.orders:
                     if self._too_large(order, entry.result):
                         continue

@@ -85,7 +85,7 @@ class Document:
 
 
 def read_document(name: str, data: bytes, project_context: dict, max_administrations: int | None = None,
-                  input_kind: str = "auto", fhir_map=None) -> Document:
+                  input_kind: str = "auto", fhir_map=None, arrival_time: str | None = None) -> Document:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -100,7 +100,7 @@ def read_document(name: str, data: bytes, project_context: dict, max_administrat
         if input_kind == "fhir" or fhir.kind(loaded) is not None:
             from chemo_protovalidate.read import fhir_document  # only when a FHIR document is read
 
-            return fhir_document.read(text, loaded, project_context, max_administrations, fhir_map)
+            return fhir_document.read(text, loaded, project_context, max_administrations, fhir_map, arrival_time)
         return _read_json(text, project_context, max_administrations, loaded)
     if input_kind == "auto" and text.lstrip()[:1] == "<" and _FHIR_XML.search(text[:4096]):
         from chemo_protovalidate.read.fhir_document import xml_not_supported

@@ -19,11 +19,12 @@ from chemo_protovalidate.read.jsonld import FORMAT_RULES, JsonDocument, format_f
 _SEVERITY = {"error": Severity.ERROR, "warning": Severity.WARNING, "info": Severity.INFO}
 
 
-def read(text: str, value: Any, project_context: dict, max_administrations: int | None, fhir_map=None):
+def read(text: str, value: Any, project_context: dict, max_administrations: int | None, fhir_map=None,
+         arrival_time: str | None = None):
     from chemo_protovalidate.read.documents import Document, _read_json
 
     places = FilePlaces(text, value)
-    conversion = interface.convert(value, fhir_map, max_administrations or 500)
+    conversion = interface.convert(value, fhir_map, max_administrations or 500, arrival_time=arrival_time)
     findings = [issue_finding(issue, places) for issue in conversion.issues]
     mapped = [order for order in conversion.orders if order.order is not None]
     unchecked = [(order.label, summary(order, places)) for order in conversion.orders if order.order is None]
