@@ -22,7 +22,6 @@ from chemo_protovalidate.serve.calls import SERVICES, CallError
 
 ROOT = "/cds-services"
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-_ALLOW = {"discovery": "GET, OPTIONS", "call": "POST, OPTIONS", "feedback": "POST, OPTIONS"}
 
 
 @dataclass
@@ -99,7 +98,7 @@ async def _answer(service: Service, request: Request, entry: dict) -> Response:
     wanted = "GET" if kind == "discovery" else "POST"
     if request.method != wanted:
         raise CallError(405, "method-not-allowed", f"{request.method} is not allowed here; {wanted} is",
-                        headers={"Allow": _ALLOW[kind]})
+                        headers={"Allow": _allowed(service, wanted)})
     if service.trust is not None:
         _verify(service, request, kind, service_id, entry)
     if kind == "discovery":
@@ -154,10 +153,14 @@ def _route(path: str) -> tuple[str | None, str | None]:
 def _preflight(service: Service, request: Request, kind: str) -> Response:
     if request.headers.get("origin") not in service.cors_origins:
         raise CallError(405, "method-not-allowed", "OPTIONS is allowed only for a CORS origin of the service",
-                        headers={"Allow": _ALLOW[kind].replace(", OPTIONS", "")})
+                        headers={"Allow": _allowed(service, "GET" if kind == "discovery" else "POST")})
     return Response(b"", 204, headers={**_HEADERS, "Access-Control-Allow-Methods": "GET, POST",
                                        "Access-Control-Allow-Headers": "Authorization, Content-Type",
                                        "Access-Control-Max-Age": "600"}, media_type="application/json")
+
+
+def _allowed(service: Service, method: str) -> str:
+    return f"{method}, OPTIONS" if service.cors_origins else method  # OPTIONS is 405 with CORS off (8.6)
 
 
 def _verify(service: Service, request: Request, kind: str, service_id: str | None, entry: dict) -> None:
