@@ -368,3 +368,93 @@ def test_the_cards_hold_exactly_the_command_s_findings_on_every_example(server, 
             assert answer["cards"] == [] or all(c["indicator"] == "critical" for c in answer["cards"]), path.name
         compared += 1
     assert compared >= 20, compared
+
+
+# --- JWT (8.3) -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory):
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    public.update(kid="ehr-1", alg="ES384")
+    jwks = tmp_path_factory.mktemp("trust") / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [public]}))
+    issuer = "https://ehr.example.org"
+    running = Server("--trust", f"{issuer}={jwks}")
+    listener = Listener()
+
+    def token(aud: str | None = None, kid: str = "ehr-1", lifetime: int = 300, age: int = 0, **header) -> dict:
+        now = int(time.time()) - age
+        claims = {"iss": issuer, "aud": aud or running.url + SIGN, "iat": now, "exp": now + lifetime,
+                  "jti": f"jti-{time.monotonic_ns()}"}
+        signed = jwt.encode(claims, key, algorithm="ES384", headers={"kid": kid, "typ": "JWT", **header})
+        return {"Authorization": f"Bearer {signed}"}
+
+    running.token, running.listener = token, listener
+    yield running
+    listener.close()
+    running.stop()
+
+
+def test_a_valid_token_is_accepted(secured):
+    assert secured.post(SIGN, example(REQUEST), headers=secured.token())[0] == 200
+    status, _, _ = secured.call("GET", "/cds-services", headers=secured.token(aud=secured.url + "/cds-services"))
+    assert status == 200
+
+
+@pytest.mark.parametrize("what, make, reason", [
+    ("no token", lambda s: {}, "no bearer token"),
+    ("expired", lambda s: s.token(lifetime=60, age=200), "expired"),
+    ("another aud", lambda s: s.token(aud="https://elsewhere.example/cds-services/protovalidate-order-sign"),
+     "aud does not name the URL called"),
+    ("an unknown kid", lambda s: s.token(kid="ehr-9"), "no key with that kid"),
+])
+def test_a_token_that_fails_a_check_is_401(secured, what, make, reason):
+    before = len(secured.log())
+    status, headers, answer = secured.post(SIGN, example(REQUEST), headers=make(secured))
+    assert (status, answer["error"], headers["www-authenticate"]) == (401, "unauthorized", "Bearer")
+    assert secured.wait_for_log(before + 1)[-1]["jwt"] == reason
+
+
+def test_jku_is_never_fetched(secured):
+    # an unknown kid with a jku naming a listener: a fetching verifier would call it for the key
+    headers = secured.token(kid="ehr-9", jku=secured.listener.url + "/jwks.json")
+    assert secured.post(SIGN, example(REQUEST), headers=headers)[0] == 401
+    assert secured.post(SIGN, example(REQUEST), headers=secured.token(jku=secured.listener.url))[0] == 200
+    time.sleep(0.5)
+    assert secured.listener.accepted == 0
+
+
+# --- load: a short soak in CI (section 9 has the long one) -------------------------------------------------------
+
+
+def test_eight_clients_on_two_workers_get_the_single_call_s_answer():
+    import http.client
+
+    running = Server("--workers", "2")
+    try:
+        expected = without_uuids(running.post(SIGN, example(MISMATCH))[2])
+        failures, lock = [], threading.Lock()
+
+        def client():
+            connection = http.client.HTTPConnection(running.host, running.port, timeout=60)
+            for _ in range(50):
+                status, _, answer = running.post(SIGN, example(MISMATCH), connection=connection)
+                if status != 200 or without_uuids(answer) != expected:
+                    with lock:
+                        failures.append(status)
+            connection.close()
+
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(300)
+        assert failures == []
+        assert len(running.wait_for_log(401, timeout=30)) == 401
+    finally:
+        assert running.stop() == 0
