@@ -21,6 +21,39 @@ SELECT = "/cds-services/protovalidate-order-select"
 _LISTENING = re.compile(r"protovalidate serve: listening on (http://\S+)")
 
 
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def loopback_only(monkeypatch) -> None:
+    """The suite's network guard (conftest.no_network), opened to loopback only: the tests talk to the service
+    on 127.0.0.1, and nothing else may be reached."""
+    import socket
+
+    connect, create, resolve = socket.socket.connect, socket.create_connection, socket.getaddrinfo
+
+    def on_loopback(address) -> bool:
+        return isinstance(address, tuple) and address[0] in LOOPBACK
+
+    def connect_(self, address):
+        if not on_loopback(address):
+            raise AssertionError(f"a test tried to open a network connection to {address!r}")
+        return connect(self, address)
+
+    def create_(address, *args, **kwargs):
+        if not on_loopback(address):
+            raise AssertionError(f"a test tried to open a network connection to {address!r}")
+        return create(address, *args, **kwargs)
+
+    def resolve_(host, *args, **kwargs):
+        if host not in LOOPBACK:
+            raise AssertionError(f"a test tried to resolve {host!r}")
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect_)
+    monkeypatch.setattr(socket, "create_connection", create_)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve_)
+
+
 class Server:
     def __init__(self, *options: str, cwd: Path = ROOT, start_timeout: float = 120):
         self.process = subprocess.Popen([str(COMMAND), "serve", "--port", "0", *options], cwd=cwd,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import signal
 import socket
 import sys
 import tomllib
@@ -164,6 +165,10 @@ def run(options: Options, settings: Settings, announce) -> None:
         announce(f"protovalidate serve: warning: listening on {options.host}, not loopback; JWT {jwt}")
     for rule_id, level in sorted(settings.rules.items()):
         announce(f"protovalidate: rule {rule_id} reported as {level} ({settings.origin})")
+    # uvicorn ends a graceful shutdown by raising the signal again under the handler it found: ours makes
+    # that exit 0, as the contract says (SIGINT and SIGTERM: finish the calls in progress, exit 0).
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, lambda *_: sys.exit(0))
     common = dict(timeout_keep_alive=5, access_log=False, log_level="warning", server_header=False,
                   timeout_graceful_shutdown=max(1, int(options.check_timeout + 0.999)), lifespan="off")
     if options.workers == 1:
@@ -179,8 +184,7 @@ def run(options: Options, settings: Settings, announce) -> None:
                                                 "config": str(settings.origin) if settings.origin else None})
     config = uvicorn.Config("chemo_protovalidate.serve.server:worker_app", factory=True, workers=options.workers,
                             **common)
-    server = uvicorn.Server(config)
-    Multiprocess(config, target=server.run, sockets=[sock]).run()
+    Multiprocess(config, sockets=[sock]).run()
 
 
 def worker_app():
