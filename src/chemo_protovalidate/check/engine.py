@@ -22,7 +22,7 @@ from rdflib import RDF, BNode, Graph, URIRef
 
 from chemo_protovalidate.check.knowledge import KnowledgeBase
 from chemo_protovalidate.check.rules import Catalogue, Rule
-from chemo_protovalidate.model.findings import Finding
+from chemo_protovalidate.model.findings import ExpectedDose, Finding
 from chemo_protovalidate.model.terms import text as _text, to_ox as _to_ox, to_rdflib
 from chemo_protovalidate.model.vocabulary import SH
 
@@ -366,7 +366,16 @@ def _finding(kb: KnowledgeBase, rule: Rule, template: str | None, row: dict[str,
         rule_id=rule.rule_id, severity=rule.severity, message=message,
         source=kb.source(row.get("source") or rule.source),
         agent=row.get("agentId"), cycle=_integer(row.get("cycle")), day=_integer(row.get("day")),
-        value=value, focus=focus, key=row.get("key"), path=path, shape=rule.iri)
+        value=value, focus=focus, key=row.get("key"), path=path, shape=rule.iri, expected=_expected(row))
+
+
+def _expected(row: dict[str, str]) -> ExpectedDose | None:
+    """A dose rule's computed amount as data: ?computedMg, with ?level, ?levelUnit, ?basisShown and ?days."""
+    try:
+        return ExpectedDose(float(row["computedMg"]), row["level"], row["levelUnit"], row["basisShown"],
+                            tuple(int(day) for day in row.get("days", "").split(", ") if day))
+    except (KeyError, ValueError):
+        return None
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

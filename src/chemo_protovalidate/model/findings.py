@@ -70,6 +70,21 @@ class RuleInfo:
 
 
 @dataclass(frozen=True)
+class ExpectedDose:
+    """The amount a dose rule computed, as data beside its message (dose-amount-mismatch: level × basis), for
+    the CDS Hooks suggestion (docs/cds-hooks.md 5.6); the message shows the same numbers rounded."""
+
+    amount_mg: float
+    """Unrounded: the level times the basis (the BSA capped where the agent has a cap)."""
+    level: str
+    level_unit: str
+    basis: str
+    """What the level was multiplied by, as shown: "BSA 1.84 m2", "weight 72 kg"."""
+    days: tuple[int, ...] = ()
+    """The administration's days."""
+
+
+@dataclass(frozen=True)
 class Finding:
     rule_id: str
     severity: Severity
@@ -94,6 +109,9 @@ class Finding:
     ``day`` is then the first, and the message lists them all."""
     fhir_path: str | None = None
     """On a FHIR input, the FHIR path of the element it points at (docs/fhir.md): Bundle.entry[1].resource..."""
+    expected: ExpectedDose | None = None
+    """Of a rule whose query computes an amount (binds ?computedMg): that amount and its terms. Filled by the
+    engine the command uses (OxigraphEngine); the reference engine reads no solution rows and leaves it None."""
 
 
 class Place(NamedTuple):
