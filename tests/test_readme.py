@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from conftest import ROOT
 
@@ -59,3 +64,29 @@ def test_readme_sample_output_is_what_the_command_prints():
                           capture_output=True, timeout=120)
     assert done.returncode == 1
     assert sample == done.stdout.decode().splitlines()[0]
+
+
+def test_readme_service_commands_work_on_a_clean_copy(tmp_path):
+    """The service's two lines: install the extra and start it; call it with curl on the shipped request."""
+    block = next(b for b in _blocks("sh") if "protovalidate serve" in b)
+    start, call = [line.strip() for line in block.strip().splitlines()]
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed: the README's call line cannot run as written")
+    copy = tmp_path / "clone"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", "out"))
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    server = subprocess.Popen(["bash", "-c", start], cwd=copy,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    try:
+        for line in server.stderr:  # pip's output goes to stdout; the service's start-up line to stderr
+            if "listening on" in line or "Error" in line:
+                break
+        assert "listening on http://127.0.0.1:8080" in line, line
+        done = subprocess.run(["bash", "-c", call], cwd=copy, env=env, capture_output=True, text=True, timeout=120)
+        answer = json.loads(done.stdout)
+        assert [card["indicator"] for card in answer["cards"]] == ["warning"]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(60)
