@@ -385,6 +385,18 @@ def test_the_cards_hold_exactly_the_command_s_findings_on_every_example(server, 
             assert answer["cards"] == [] or all(c["indicator"] == "critical" for c in answer["cards"]), path.name
         compared += 1
     assert compared >= 20, compared
+    # Nothing of any of those patients or orders is in the log: ids, identifiers, birth dates (8.4).
+    logged = "\n".join(server.lines)
+    for path in paths:
+        request = json.loads(path.read_text("utf-8"))
+        resources = [e["resource"] for e in request["context"]["draftOrders"].get("entry", [])]
+        resources += [p for p in [request.get("prefetch", {}).get("patient")] if p]
+        told = {request["context"]["patientId"], request["context"]["userId"]}
+        told |= {r["id"] for r in resources if "id" in r}
+        told |= {r["groupIdentifier"]["value"] for r in resources if "groupIdentifier" in r}
+        told |= {r["birthDate"] for r in resources if "birthDate" in r}
+        leaked = sorted(t for t in told if len(t) > 3 and t in logged)  # "17" is in a time, too
+        assert not leaked, (path.name, leaked)
 
 
 # --- JWT (8.3) -------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from chemo_protovalidate.check.pipeline import Pipeline
 from chemo_protovalidate.model.findings import Severity
 from chemo_protovalidate.serve import cards as cards_module
 from chemo_protovalidate.serve.cards import cards_for, not_checked_card
+from service_harness import without_uuids
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "cds-hooks"
@@ -92,14 +93,6 @@ def items(card: dict) -> list[tuple[str, str]]:
 
 def paragraphs(card: dict) -> list[str]:
     return card["detail"].split("\n\n")
-
-
-def without_uuids(value):
-    if isinstance(value, dict):
-        return {k: without_uuids(v) for k, v in value.items() if k != "uuid"}
-    if isinstance(value, list):
-        return [without_uuids(v) for v in value]
-    return value
 
 
 def shape(value):
