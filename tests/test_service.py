@@ -487,3 +487,30 @@ def test_eight_clients_on_two_workers_get_the_single_call_s_answer():
         assert len(running.wait_for_log(401, timeout=30)) == 401
     finally:
         assert running.stop() == 0
+
+
+# --- [tool.protovalidate.serve] (1) ------------------------------------------------------------------------------
+
+
+def test_the_pyproject_table_sets_the_options_and_the_command_line_wins(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.protovalidate.serve]\ncheck-timeout = 0.001\n'
+                                             'source-url = "https://example.org/site-rules"\n')
+    configured = Server(cwd=tmp_path)
+    try:
+        (card,) = configured.post(SIGN, example(MISMATCH))[2]["cards"]
+        assert card["summary"].endswith("within 0.001 s") and card["source"]["url"] == "https://example.org/site-rules"
+    finally:
+        configured.stop()
+    overridden = Server("--check-timeout", "30", cwd=tmp_path)
+    try:
+        (card,) = overridden.post(SIGN, example(MISMATCH))[2]["cards"]
+        assert card["summary"].startswith("Order urn:example:order:0001")
+    finally:
+        overridden.stop()
+
+
+def test_an_unknown_key_of_the_table_exits_2(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.protovalidate.serve]\ncheck-timout = 1\n')
+    done = subprocess.run([str(COMMAND), "serve", "--port", "0"], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert done.returncode == 2 and "check-timout" in done.stderr and "listening" not in done.stderr

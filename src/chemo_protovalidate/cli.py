@@ -310,7 +310,8 @@ def serve(config: str | None, fhir_map: str | None, regimen_dirs: tuple[str, ...
         settings = server.settings_at(config)
         options = server.options_from(settings.serve, {**given, "regimens": tuple(regimen_dirs), "trust": trusted,
                                                        "fhir_map": fhir_map, "config": config},
-                                      str(settings.origin or "the command line"))
+                                      str(settings.origin or "the command line"),
+                                      settings.origin.parent if settings.origin else None)
         server.run(options, settings, server.stderr)
     except (KnowledgeBaseError, ConfigError) as error:
         raise ToolError(str(error)) from error
