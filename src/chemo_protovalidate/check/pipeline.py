@@ -82,9 +82,11 @@ class Pipeline:
         authoredOn (docs/cds-hooks.md 4.2)."""
         return next(self.check_files([(name, data)], arrival_time))
 
-    def check_files(self, files: Iterable[tuple[str, bytes] | FileResult],
+    def check_files(self, files: Iterable[tuple[str, bytes] | tuple[str, bytes, str | None] | FileResult],
                     arrival_time: str | None = None) -> Iterator[FileResult]:
-        """Each file's result, in the order given, as soon as it is complete.
+        """Each file's result, in the order given, as soon as it is complete. A file given as (name, bytes,
+        arrival time) has a reference time of its own for FHIR orders without authoredOn (the service's calls,
+        checked together); ``arrival_time`` is the others'.
 
         The engine checks orders many at a time, across files: its queries cost as much to parse
         as to run on one order. A file given as a FileResult (one that could not be read) passes
@@ -93,8 +95,7 @@ class Pipeline:
         for result in self._check_files(files, arrival_time):
             yield apply_severity_overrides(result, self.levels)
 
-    def _check_files(self, files: Iterable[tuple[str, bytes] | FileResult],
-                     arrival_time: str | None) -> Iterator[FileResult]:
+    def _check_files(self, files: Iterable, arrival_time: str | None) -> Iterator[FileResult]:
         waiting: deque[_Pending] = deque()
         batch: list[tuple[_Pending, OrderInput]] = []
         for item in files:
@@ -102,12 +103,12 @@ class Pipeline:
                 waiting.append(_Pending(item, read=True))
                 yield from _finished(waiting)
                 continue
-            name, data = item
+            name, data, *own_time = item
             entry = _Pending(FileResult(name))
             waiting.append(entry)
             try:
                 document = read_document(name, data, self.kb.context, self.max_administrations, self.input_kind,
-                                         self.fhir_map, arrival_time)
+                                         self.fhir_map, own_time[0] if own_time else arrival_time)
                 for order in document.orders:
                     if self._too_large(order, entry.result):
                         continue

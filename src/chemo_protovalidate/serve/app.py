@@ -4,9 +4,11 @@ contract's JSON and never the framework's default page."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -37,8 +39,10 @@ class Service:
     findings as cards, or a not-checked card), discovery, the limits, JWT, CORS and the log."""
 
     discovery: dict
-    advise: Callable[[dict, bytes, str], tuple[list[dict], int]]
-    """advise(request value, body bytes, arrival time) -> (cards, orders advised on); raises CallError (412)."""
+    check: Callable[[bytes, str], Future]
+    """check(body bytes, arrival time) -> the future FileResult of the pipeline (serve.batcher)."""
+    respond: Callable[[dict, Any], tuple[list[dict], int]]
+    """respond(request value, FileResult) -> (cards, orders advised on); raises CallError (412)."""
     not_checked: Callable[[str], dict]
     """not_checked("timeout" | "internal") -> the one card of 5.1's last row."""
     base_url: str
@@ -119,10 +123,10 @@ async def _answer(service: Service, request: Request, entry: dict) -> Response:
     arrival = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     try:
         with anyio.fail_after(service.limits.check_timeout):
-            # The check is CPU work in a thread; on time-out the thread is left to finish alone and the
-            # answer is the time-out card at once (5.1): an EHR waiting past its deadline shows nothing.
-            cards, orders = await anyio.to_thread.run_sync(service.advise, value, body, arrival,
-                                                           abandon_on_cancel=True)
+            # The check runs in the checks' thread; past the time-out the answer is the time-out card at once
+            # (5.1: an EHR waiting past its deadline shows nothing) and the check, if it started, ends alone.
+            result = await asyncio.wrap_future(service.check(body, arrival))
+        cards, orders = service.respond(value, result)
     except TimeoutError:
         cards, orders = [service.not_checked("timeout")], None
         entry["checkError"] = "timeout"

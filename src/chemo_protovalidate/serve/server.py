@@ -110,6 +110,7 @@ def build_service(options: Options, settings: Settings, port: int):
     """The application's Service for one worker: knowledge base, site map, trust files (ConfigError,
     KnowledgeBaseError, TrustError when one cannot be used)."""
     from chemo_protovalidate.serve import app, calls, cards, tokens
+    from chemo_protovalidate.serve.batcher import Batcher
 
     if options.fhir_map is not None:
         fhir_map, origin = load_fhir_map(Path(options.fhir_map))
@@ -122,8 +123,7 @@ def build_service(options: Options, settings: Settings, port: int):
     tolerance = options.tolerance if options.tolerance is not None else (
         settings.tolerance if settings.tolerance is not None else pipeline.kb.dose_tolerance_percent())
 
-    def advise(value: dict, body: bytes, arrival: str) -> tuple[list[dict], int]:
-        result = pipeline.check("cds-hooks-request.json", body, arrival_time=arrival)
+    def respond(value: dict, result) -> tuple[list[dict], int]:
         if result.tool_error is not None:
             raise RuntimeError(result.tool_error)
         if result.orders:
@@ -137,7 +137,9 @@ def build_service(options: Options, settings: Settings, port: int):
         return cards.not_checked_card(reason, seconds=options.check_timeout, knowledge_base=knowledge_base,
                                       source_url=options.source_url)
 
-    return app.Service(discovery=discovery(), advise=advise, not_checked=not_checked, base_url=options.url(port),
+    batcher = Batcher(pipeline.check_files)
+    return app.Service(discovery=discovery(), check=batcher.check, respond=respond, not_checked=not_checked,
+                       base_url=options.url(port),
                        limits=app.Limits(options.max_body, options.body_timeout, options.check_timeout),
                        trust=trust, cors_origins=frozenset(options.cors_origin)), pipeline
 
