@@ -514,3 +514,60 @@ def test_an_unknown_key_of_the_table_exits_2(tmp_path):
     done = subprocess.run([str(COMMAND), "serve", "--port", "0"], capture_output=True, text=True, timeout=120,
                           cwd=tmp_path)
     assert done.returncode == 2 and "check-timout" in done.stderr and "listening" not in done.stderr
+
+
+# --- failures (5.1 last row, 7: 500) -------------------------------------------------------------------------------
+# No request makes the real check fail (the fuzz suites hold it to that), so these two drive the application
+# in process, over ASGI: a check that fails, and a discovery answer that cannot be written.
+
+
+def _asgi_call(application, method: str, path: str, body: bytes) -> tuple[int, dict]:
+    import asyncio
+
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2)}
+    asyncio.run(application(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, json.loads(b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
+
+
+def _failing_check_service(log):
+    from concurrent.futures import Future
+
+    from chemo_protovalidate.serve import app, server
+
+    def failing_check(body, arrival):
+        future = Future()
+        future.set_exception(RuntimeError("a failure inside the check"))
+        return future
+
+    return app.create(app.Service(
+        discovery=server.discovery(), check=failing_check, respond=lambda value, result: ([], 0),
+        not_checked=lambda reason: {"indicator": "critical", "summary": reason}, base_url="http://127.0.0.1:2",
+        log=log))
+
+
+def test_a_check_that_fails_gets_the_internal_error_card():
+    logged = []
+    status, answer = _asgi_call(_failing_check_service(logged.append), "POST", SIGN, json.dumps(example(REQUEST)).encode())
+    assert (status, answer) == (200, {"cards": [{"indicator": "critical", "summary": "internal"}]})
+    assert logged[-1]["checkError"] == "internal-error"
+
+
+def test_a_failure_outside_the_check_is_500():
+    from chemo_protovalidate.serve import app
+
+    broken = app.create(app.Service(discovery={"services": object()}, check=None, respond=None,
+                                    not_checked=None, base_url="http://127.0.0.1:2", log=lambda entry: None))
+    status, answer = _asgi_call(broken, "GET", "/cds-services", b"")
+    assert (status, answer["error"]) == (500, "internal-error")
