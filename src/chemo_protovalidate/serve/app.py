@@ -58,7 +58,7 @@ class Service:
 
 
 def write_log_line(entry: dict) -> None:
-    # One write per line: the check runs in threads, and lines must not interleave.
+    # One write a line, flushed: the workers of --workers share standard error, and lines must not interleave.
     sys.stderr.write(json.dumps(entry, ensure_ascii=False) + "\n")
     sys.stderr.flush()
 

@@ -120,8 +120,7 @@ def build_service(options: Options, settings: Settings, port: int):
                              options.weight_change_threshold, administrations=False, input_kind="fhir")
     version = pipeline.kb.version
     knowledge_base = f"{version.release} (rule book v{version.rule_book})"
-    tolerance = options.tolerance if options.tolerance is not None else (
-        settings.tolerance if settings.tolerance is not None else pipeline.kb.dose_tolerance_percent())
+    tolerance = pipeline.kb.dose_tolerance_percent()  # the data's, or the run's --tolerance / setting
 
     def respond(value: dict, result) -> tuple[list[dict], int]:
         if result.tool_error is not None:
