@@ -182,7 +182,6 @@ def _item(finding: Finding, body: dict) -> str:
     return "\n".join(lines)
 
 
-
 def _detail(items: list[str], closing: str | None, knowledge_base: str) -> str:
     parts = ["\n".join(items)] if items else []
     if closing:
