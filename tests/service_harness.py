@@ -4,7 +4,7 @@ line, then one JSON line per call (8.4)."""
 
 from __future__ import annotations
 
-import http.client
+import base64
 import json
 import re
 import subprocess
@@ -19,39 +19,6 @@ EXAMPLES = ROOT / "examples" / "cds-hooks"
 SIGN = "/cds-services/protovalidate-order-sign"
 SELECT = "/cds-services/protovalidate-order-select"
 _LISTENING = re.compile(r"protovalidate serve: listening on (http://\S+)")
-
-
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
-
-
-def loopback_only(monkeypatch) -> None:
-    """The suite's network guard (conftest.no_network), opened to loopback only: the tests talk to the service
-    on 127.0.0.1, and nothing else may be reached."""
-    import socket
-
-    connect, create, resolve = socket.socket.connect, socket.create_connection, socket.getaddrinfo
-
-    def on_loopback(address) -> bool:
-        return isinstance(address, tuple) and address[0] in LOOPBACK
-
-    def connect_(self, address):
-        if not on_loopback(address):
-            raise AssertionError(f"a test tried to open a network connection to {address!r}")
-        return connect(self, address)
-
-    def create_(address, *args, **kwargs):
-        if not on_loopback(address):
-            raise AssertionError(f"a test tried to open a network connection to {address!r}")
-        return create(address, *args, **kwargs)
-
-    def resolve_(host, *args, **kwargs):
-        if host not in LOOPBACK:
-            raise AssertionError(f"a test tried to resolve {host!r}")
-        return resolve(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", connect_)
-    monkeypatch.setattr(socket, "create_connection", create_)
-    monkeypatch.setattr(socket, "getaddrinfo", resolve_)
 
 
 class Server:
@@ -88,24 +55,32 @@ class Server:
             time.sleep(0.02)
         return self.log()
 
-    def call(self, method: str, path: str, body: bytes | dict | None = None, headers: dict | None = None,
-             connection: http.client.HTTPConnection | None = None) -> tuple[int, dict, bytes]:
-        own = connection is None
-        connection = connection or http.client.HTTPConnection(self.host, self.port, timeout=60)
-        if isinstance(body, dict):
-            body = json.dumps(body).encode("utf-8")
-        sent = {"Content-Type": "application/json"} if body is not None else {}
-        sent.update(headers or {})
-        connection.request(method, path, body=body, headers=sent)
-        response = connection.getresponse()
-        data = response.read()
-        if own:
-            connection.close()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+    def calls(self, calls: list[tuple[str, str, bytes | dict | None, dict | None]], clients: int = 1
+              ) -> list[list[tuple[int, dict, bytes]]]:
+        """Each call (method, path, body, headers) in order on one keep-alive connection, by each of
+        ``clients`` clients at once (tests/service_client.py, a process of its own): for each client, each
+        answer's (status, headers, body)."""
+        job = {"host": self.host, "port": self.port, "clients": clients, "calls": [
+            {"method": method, "path": path, "body": _base64(_bytes(body)),
+             "headers": {**({"Content-Type": "application/json"} if body is not None else {}), **(headers or {})}}
+            for method, path, body, headers in calls]}
+        answers = json.loads(_client(job))
+        return [[(a["status"], a["headers"], base64.b64decode(a["body"])) for a in client] for client in answers]
 
-    def post(self, path: str, body, **kwargs) -> tuple[int, dict, dict | None]:
-        status, headers, data = self.call("POST", path, body, **kwargs)
-        return status, headers, json.loads(data) if data else None
+    def call(self, method: str, path: str, body: bytes | dict | None = None,
+             headers: dict | None = None) -> tuple[int, dict, bytes]:
+        return self.calls([(method, path, body, headers)])[0][0]
+
+    def post(self, path: str, body, headers: dict | None = None) -> tuple[int, dict, dict | None]:
+        status, answer_headers, data = self.call("POST", path, body, headers)
+        return status, answer_headers, json.loads(data) if data else None
+
+    def raw(self, chunks: list[bytes], pause: float = 0) -> tuple[str, float]:
+        """The chunks sent on a bare socket, ``pause`` seconds apart: the service's status line, and how long
+        after the last chunk it came."""
+        answer = json.loads(_client({"host": self.host, "port": self.port, "pause": pause,
+                                     "raw": [_base64(chunk) for chunk in chunks]}))
+        return answer["line"], answer["seconds"]
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -116,6 +91,22 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
+
+
+def _bytes(body: bytes | dict | None) -> bytes | None:
+    return json.dumps(body).encode("utf-8") if isinstance(body, dict) else body
+
+
+def _base64(data: bytes | None) -> str | None:
+    return base64.b64encode(data).decode() if data is not None else None
+
+
+def _client(job: dict) -> str:
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("service_client.py"))],
+                          input=json.dumps(job), capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise AssertionError("the HTTP client failed:\n" + done.stderr[-3000:])
+    return done.stdout
 
 
 def example(name: str) -> dict:

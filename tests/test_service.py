@@ -14,18 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from service_harness import (COMMAND, EXAMPLES, ROOT, SELECT, SIGN, Server, card_items, example, loopback_only,
-                             without_uuids)
+from service_harness import COMMAND, EXAMPLES, ROOT, SELECT, SIGN, Server, card_items, example, without_uuids
 
 DATA = Path(__file__).parent / "data" / "cds-hooks"
 REQUEST = "order-sign-KRd-cycle1.json"
 MISMATCH = "order-sign-KRd-cycle1-dose-mismatch.json"
-
-
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Loopback only: the tests speak HTTP to the service they started, and reach nothing else."""
-    loopback_only(monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -163,25 +156,17 @@ def test_a_missing_prefetch_key_is_412_only_when_an_order_is_advised_on(server):
 
 
 def test_more_bytes_than_max_body_without_a_length_is_413(server):
-    with socket.create_connection((server.host, server.port), timeout=30) as sock:
-        sock.sendall(f"POST {SIGN} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     "Transfer-Encoding: chunked\r\n\r\n".encode())
-        chunk = b" " * 65536
-        try:
-            for _ in range(5):
-                sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-        except OSError:
-            pass  # the service may close as soon as it has answered
-        assert b"413" in sock.recv(4096).split(b"\r\n")[0]
+    head = (f"POST {SIGN} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n").encode()
+    chunk = b"10000\r\n" + b" " * 65536 + b"\r\n"
+    line, _ = server.raw([head] + [chunk] * 5)
+    assert " 413 " in line, line
 
 
 def test_a_slow_body_is_408(server):
-    with socket.create_connection((server.host, server.port), timeout=30) as sock:
-        sock.sendall(f"POST {SIGN} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     "Content-Length: 100\r\n\r\n{".encode())
-        started = time.monotonic()
-        status_line = sock.recv(4096).split(b"\r\n")[0]
-        assert b"408" in status_line and time.monotonic() - started < 10
+    line, seconds = server.raw([f"POST {SIGN} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                "Content-Length: 100\r\n\r\n{".encode()])
+    assert " 408 " in line and seconds < 10, line
 
 
 # --- feedback and the log (6, 8.4) -----------------------------------------------------------------------------
@@ -373,8 +358,8 @@ def test_the_cards_hold_exactly_the_command_s_findings_on_every_example(server, 
     compared = 0
     paths = _requests_of_every_example(tmp_path_factory)
     by_command = _command_findings(paths)
-    for path in paths:
-        status, _, answer = server.call("POST", SIGN, path.read_bytes())
+    (answers,) = server.calls([("POST", SIGN, path.read_bytes(), None) for path in paths])
+    for path, (status, _, answer) in zip(paths, answers):
         answer = json.loads(answer)
         assert status == 200, path
         expected = by_command[str(path)]
@@ -462,28 +447,12 @@ def test_jku_is_never_fetched(secured):
 
 
 def test_eight_clients_on_two_workers_get_the_single_call_s_answer():
-    import http.client
-
     running = Server("--workers", "2")
     try:
         expected = without_uuids(running.post(SIGN, example(MISMATCH))[2])
-        failures, lock = [], threading.Lock()
-
-        def client():
-            connection = http.client.HTTPConnection(running.host, running.port, timeout=60)
-            for _ in range(50):
-                status, _, answer = running.post(SIGN, example(MISMATCH), connection=connection)
-                if status != 200 or without_uuids(answer) != expected:
-                    with lock:
-                        failures.append(status)
-            connection.close()
-
-        threads = [threading.Thread(target=client) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(300)
-        assert failures == []
+        clients = running.calls([("POST", SIGN, example(MISMATCH), None)] * 50, clients=8)
+        answers = [(status, without_uuids(json.loads(body))) for client in clients for status, _, body in client]
+        assert len(answers) == 400 and all(answer == (200, expected) for answer in answers)
         assert len(running.wait_for_log(401, timeout=30)) == 401
     finally:
         assert running.stop() == 0
