@@ -130,7 +130,9 @@ def main() -> None:
 
     started = time.perf_counter()
     server = Server()
-    status, _, _ = server.call("GET", "/cds-services")
+    discovery = _connect(server)
+    discovery.request("GET", "/cds-services")
+    assert discovery.getresponse().read()
     ready = time.perf_counter() - started
     print(f"start to ready:        {ready:6.2f} s   (expectation <= 3 s)")
     try:
