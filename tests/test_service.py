@@ -185,7 +185,7 @@ def test_feedback_is_200_and_logged_without_the_comment(server):
     assert "tumour board" not in json.dumps(server.log())
 
 
-def test_one_log_line_per_call_and_nothing_of_the_patient(server):
+def test_one_log_line_per_call_and_nothing_of_the_patient(server, tmp_path):
     request = example(MISMATCH)
     request["hookInstance"] = "hook-instance-logged"
     request["context"]["patientId"] = request["prefetch"]["patient"]["id"] = "PATIENT-ZX81"
@@ -198,8 +198,13 @@ def test_one_log_line_per_call_and_nothing_of_the_patient(server):
     status, _, answer = server.post(SIGN, request, headers={"Authorization": "Bearer TOKEN-VB22"})
     assert status == 200 and answer["cards"][0]["indicator"] == "critical"
     line = server.wait_for_log(before + 1)[-1]
-    assert {"time", "method", "path", "status", "ms", "hookInstance", "orders", "cards"} <= set(line)
-    assert (line["path"], line["status"], line["orders"], line["cards"]) == (SIGN, 200, 1, ["critical"])
+    assert {"time", "method", "path", "status", "ms", "hookInstance", "orders", "findings", "cards"} <= set(line)
+    (tmp_path / "request.json").write_text(json.dumps(request), "utf-8")
+    command = json.loads(subprocess.run([str(COMMAND), "--format", "json", str(tmp_path / "request.json")],
+                                        capture_output=True, text=True, timeout=120).stdout)["files"][0]
+    findings = len(command["results"]) + sum(len(order["results"]) for order in command["orders"])
+    assert (line["path"], line["status"], line["orders"], line["findings"], line["cards"]) == (
+        SIGN, 200, 1, findings, ["critical"])
     logged = "\n".join(server.lines)
     for secret in ("PATIENT-ZX81", "ORDER-QW77", "USER-KL55", "71.37", "TOKEN-VB22", "krd-c1-cfz", "wt-17",
                    "1962-05-14", "carfilzomib"):
@@ -521,7 +526,7 @@ def _failing_check_service(log):
         return future
 
     return app.create(app.Service(
-        discovery=server.discovery(), check=failing_check, respond=lambda value, result: ([], 0),
+        discovery=server.discovery(), check=failing_check, respond=lambda value, result: ([], 0, 0),
         not_checked=lambda reason: {"indicator": "critical", "summary": reason}, base_url="http://127.0.0.1:2",
         log=log))
 

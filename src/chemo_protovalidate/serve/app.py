@@ -41,8 +41,8 @@ class Service:
     discovery: dict
     check: Callable[[bytes, str], Future]
     """check(body bytes, arrival time) -> the future FileResult of the pipeline (serve.batcher)."""
-    respond: Callable[[dict, Any], tuple[list[dict], int]]
-    """respond(request value, FileResult) -> (cards, orders advised on); raises CallError (412)."""
+    respond: Callable[[dict, Any], tuple[list[dict], int, int]]
+    """respond(request value, FileResult) -> (cards, orders advised on, findings); raises CallError (412)."""
     not_checked: Callable[[str], dict]
     """not_checked("timeout" | "internal") -> the one card of 5.1's last row."""
     base_url: str
@@ -126,17 +126,16 @@ async def _answer(service: Service, request: Request, entry: dict) -> Response:
             # The check runs in the checks' thread; past the time-out the answer is the time-out card at once
             # (5.1: an EHR waiting past its deadline shows nothing) and the check, if it started, ends alone.
             result = await asyncio.wrap_future(service.check(body, arrival))
-        cards, orders = service.respond(value, result)
+        cards, orders, findings = service.respond(value, result)
+        entry.update(orders=orders, findings=findings)
     except TimeoutError:
-        cards, orders = [service.not_checked("timeout")], None
+        cards = [service.not_checked("timeout")]
         entry["checkError"] = "timeout"
     except CallError:
         raise
     except Exception:  # noqa: BLE001  the check failed: the orders were not checked, and the card says so
-        cards, orders = [service.not_checked("internal")], None
+        cards = [service.not_checked("internal")]
         entry["checkError"] = "internal-error"
-    if orders is not None:
-        entry["orders"] = orders
     entry["cards"] = [card["indicator"] for card in cards]
     return _json({"cards": cards})
 

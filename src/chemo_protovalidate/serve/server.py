@@ -122,7 +122,7 @@ def build_service(options: Options, settings: Settings, port: int):
     knowledge_base = f"{version.release} (rule book v{version.rule_book})"
     tolerance = pipeline.kb.dose_tolerance_percent()  # the data's, or the run's --tolerance / setting
 
-    def respond(value: dict, result) -> tuple[list[dict], int]:
+    def respond(value: dict, result) -> tuple[list[dict], int, int]:
         if result.tool_error is not None:
             raise RuntimeError(result.tool_error)
         if result.orders:
@@ -130,7 +130,7 @@ def build_service(options: Options, settings: Settings, port: int):
             if missing:
                 raise calls.prefetch_error(missing)
         return (cards.cards_for(result, value, knowledge_base=knowledge_base, source_url=options.source_url,
-                                tolerance_percent=tolerance), len(result.orders))
+                                tolerance_percent=tolerance), len(result.orders), len(result.all_findings()))
 
     def not_checked(reason: str) -> dict:
         return cards.not_checked_card(reason, seconds=options.check_timeout, knowledge_base=knowledge_base,
