@@ -1,5 +1,6 @@
 """What a CDS Hooks call must be before its orders are read (docs/cds-hooks.md 4.1, 4.3, 6), and the error
-answers of section 7. Every message names fields and keys, never a value of the request: it is logged."""
+answers of section 7. Every message names fields and keys, never a value of the request (7): an EHR may show
+it, and a value could be a patient's."""
 
 from __future__ import annotations
 

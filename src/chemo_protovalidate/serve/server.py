@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import os
 import signal
 import socket
@@ -184,7 +185,7 @@ def run(options: Options, settings: Settings, announce) -> None:
     for stop in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop, lambda *_: sys.exit(0))
     common = dict(timeout_keep_alive=5, access_log=False, log_level="warning", server_header=False,
-                  timeout_graceful_shutdown=max(1, int(options.check_timeout + 0.999)), lifespan="off")
+                  timeout_graceful_shutdown=math.ceil(options.check_timeout), lifespan="off")
     if options.workers == 1:
         from chemo_protovalidate.serve.app import create
 
@@ -204,6 +205,7 @@ def run(options: Options, settings: Settings, announce) -> None:
 def worker_app():
     """One worker of --workers N: its own knowledge base, built from the options the parent checked."""
     from chemo_protovalidate.serve.app import create
+
     forbid_network()
     given = json.loads(os.environ[_OPTIONS_VARIABLE])
     options = Options(**{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
