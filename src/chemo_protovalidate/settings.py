@@ -157,12 +157,12 @@ def settings_from(table: dict, config: Path | None = None, where: str | None = N
     serve = table.get("serve", {})
     if not isinstance(serve, dict):
         raise ConfigError(f"{config}: [tool.protovalidate.serve] is a table of the service's options")
-    return Settings(serve=serve, 
+    return Settings(
         input=table.get("input"), fhir_map=fhir_map, fhir_map_origin=f"{config}: [tool.protovalidate.fhir]",
         origin=origin, tolerance=percentages["tolerance"],
         weight_change_threshold=percentages["weight-change-threshold"],
         fail_on=table.get("fail-on"), format=table.get("format"), regimens=regimens,
-        exclude=_strings(config, table, "exclude", "glob patterns"), rules=dict(rules), where=where)
+        exclude=_strings(config, table, "exclude", "glob patterns"), rules=dict(rules), where=where, serve=serve)
 
 
 def check_fhir_map(fhir_map, where: str) -> None:

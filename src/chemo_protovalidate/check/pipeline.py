@@ -80,22 +80,22 @@ class Pipeline:
     def check(self, name: str, data: bytes, arrival_time: str | None = None) -> FileResult:
         """One document's result. ``arrival_time`` (the service's): the reference time of a FHIR order without
         authoredOn (docs/cds-hooks.md 4.2)."""
-        return next(self.check_files([(name, data)], arrival_time))
+        return next(self.check_files([(name, data, arrival_time)]))
 
-    def check_files(self, files: Iterable[tuple[str, bytes] | tuple[str, bytes, str | None] | FileResult],
-                    arrival_time: str | None = None) -> Iterator[FileResult]:
+    def check_files(self, files: Iterable[tuple[str, bytes] | tuple[str, bytes, str | None] | FileResult]
+                    ) -> Iterator[FileResult]:
         """Each file's result, in the order given, as soon as it is complete. A file given as (name, bytes,
-        arrival time) has a reference time of its own for FHIR orders without authoredOn (the service's calls,
-        checked together); ``arrival_time`` is the others'.
+        arrival time) has the reference time of its FHIR orders without authoredOn (the service's calls,
+        checked together: docs/cds-hooks.md 4.2).
 
         The engine checks orders many at a time, across files: its queries cost as much to parse
         as to run on one order. A file given as a FileResult (one that could not be read) passes
         through in its place. At most one batch of orders is held at a time.
         """
-        for result in self._check_files(files, arrival_time):
+        for result in self._check_files(files):
             yield apply_severity_overrides(result, self.levels)
 
-    def _check_files(self, files: Iterable, arrival_time: str | None) -> Iterator[FileResult]:
+    def _check_files(self, files: Iterable) -> Iterator[FileResult]:
         waiting: deque[_Pending] = deque()
         batch: list[tuple[_Pending, OrderInput]] = []
         for item in files:
@@ -103,12 +103,12 @@ class Pipeline:
                 waiting.append(_Pending(item, read=True))
                 yield from _finished(waiting)
                 continue
-            name, data, *own_time = item
+            name, data, *arrival = item
             entry = _Pending(FileResult(name))
             waiting.append(entry)
             try:
                 document = read_document(name, data, self.kb.context, self.max_administrations, self.input_kind,
-                                         self.fhir_map, own_time[0] if own_time else arrival_time)
+                                         self.fhir_map, *arrival)
                 for order in document.orders:
                     if self._too_large(order, entry.result):
                         continue

@@ -26,6 +26,12 @@ ROOT = "/cds-services"
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
+def write_log_line(entry: dict) -> None:
+    # One write a line, flushed: the workers of --workers share standard error, and lines must not interleave.
+    sys.stderr.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    sys.stderr.flush()
+
+
 @dataclass
 class Limits:
     max_body: int = 5 * 1024 * 1024
@@ -50,17 +56,7 @@ class Service:
     trust: Any = None
     """serve.tokens.Trust, or None when JWT verification is off."""
     cors_origins: frozenset = frozenset()
-    log: Callable[[dict], None] = None  # type: ignore[assignment]
-
-    def __post_init__(self) -> None:
-        if self.log is None:
-            self.log = write_log_line
-
-
-def write_log_line(entry: dict) -> None:
-    # One write a line, flushed: the workers of --workers share standard error, and lines must not interleave.
-    sys.stderr.write(json.dumps(entry, ensure_ascii=False) + "\n")
-    sys.stderr.flush()
+    log: Callable[[dict], None] = write_log_line
 
 
 def create(service: Service) -> Starlette:

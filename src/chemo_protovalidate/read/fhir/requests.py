@@ -9,7 +9,8 @@ from typing import Any
 from chemo_protovalidate.read.fhir import tables
 from chemo_protovalidate.read.fhir.quantities import read_quantity
 from chemo_protovalidate.read.fhir.index import Res, report_unresolved
-from chemo_protovalidate.read.fhir.structure import check, extension_problem, primitive_problem, sub_extension_problem
+from chemo_protovalidate.read.fhir.structure import (check, extension_problem, is_integer_extension, primitive_problem,
+                                                      sub_extension_problem)
 from chemo_protovalidate.read.jsonld import pointer_join
 
 
@@ -85,11 +86,6 @@ def _agent_of(coding: dict, site) -> str | None:
     if system == data["urls"]["rxnorm"] and code in data["rxnorm"]:
         return data["rxnorm"][code]
     return site.agents.get(system, {}).get(code)
-
-
-def _is_day(sub: Any) -> bool:
-    """{"url": "day", "valueInteger": 8}: a day sub-extension in the shape every check of it passes."""
-    return type(sub) is dict and len(sub) == 2 and sub.get("url") == "day" and type(sub.get("valueInteger")) is int
 
 
 def _system_code(coding: dict) -> str:
@@ -217,7 +213,7 @@ class RequestReader:
         subs = extension.get("extension")
         problem = None
         # Nearly every carrier is days of one shape, which neither check below can fault: they are skipped then.
-        if not (type(subs) is list and subs and all(_is_day(sub) for sub in subs)):
+        if not (type(subs) is list and subs and all(is_integer_extension(sub) and sub["url"] == "day" for sub in subs)):
             problem = sub_extension_problem(subs, ["day"], True, False)
             if problem is None and any(primitive_problem(sub["valueInteger"], "integer") for sub in subs):
                 return None  # fhir-invalid-value, the Extension check's

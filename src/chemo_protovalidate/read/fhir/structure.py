@@ -56,7 +56,7 @@ def check(value: Any, type_name: str, pointer: str, report: Report, depth: int =
                         if days_carriers and key == "extension" and type(each) is dict \
                                 and tables.string(each.get("url")) in days_carriers:
                             continue  # an action's days carrier is its request's: checked when the request is read
-                        if child_type == "Extension" and _is_integer_extension(each) and depth < MAX_DEPTH:
+                        if child_type == "Extension" and is_integer_extension(each) and depth < MAX_DEPTH:
                             continue  # {"url": "day", "valueInteger": 8}: what the Extension check would pass
                         check(each, child_type, f"{pointer}/{key}/{i}", report, depth + 1)
                 elif primitive is not None:
@@ -88,7 +88,7 @@ def check(value: Any, type_name: str, pointer: str, report: Report, depth: int =
         _check_rare_keys(value, type_name, pointer, report, depth)
 
 
-def _is_integer_extension(value: Any) -> bool:
+def is_integer_extension(value: Any) -> bool:
     """An Extension that check(value, "Extension") passes without a finding and without looking further: a
     plain object (no key twice) of a non-empty url and a whole number (not a boolean). Every day of a days
     carrier is one, and a cycle-number: some 70 of an order's 75 Extensions. (Where an extension may be is
