@@ -392,3 +392,69 @@ def test_zz_documents_tried(capsys):
     assert not FAILURES, f"{len(FAILURES)} distinct failures (printed above)"
     # Each test that ran tried its whole share (a strategy that kept failing to draw would try fewer).
     assert all(TRIED[test] >= BUDGET[test] * 0.9 for test in TRIED), (TRIED, BUDGET)
+
+
+# --- the structure checks' fast paths --------------------------------------------------------------------------
+
+DAYS_SEEDS = [name for name in SEED_NAMES if '"day"' in SEEDS[name]]
+
+
+@st.composite
+def day_mutations(draw) -> Doc:
+    """A document with days carriers, one of its days or carriers bent: a day of a wrong type or sign, a key
+    added to a day or its carrier, a key twice, its url changed or gone, a carrier's days emptied or grown.
+    The shapes the fast paths (structure.is_integer_extension, is_plain_days_carrier) must pass only where the
+    checks would."""
+    name = draw(st.sampled_from(DAYS_SEEDS))
+    value = _parse(SEEDS[name])
+    for _ in range(draw(st.integers(1, 3))):
+        days = [(c, i) for c, i in _places(value) if isinstance(c, Obj) and c.pairs[i] == ("url", "day")]
+        day, _ = draw(st.sampled_from(days))
+        carrier = next((c for c, i in _places(value) if isinstance(c, list) and day in c), None)
+        holder = next((c for c, i in _places(value) if isinstance(c, Obj) and c.pairs[i][1] is carrier), None)
+        bend = draw(st.integers(0, 6))
+        if bend == 0:
+            day.pairs = [(k, draw(st.one_of(st.sampled_from([True, False, None, 8.5, "8", "", [], {}]),
+                                            st.builds(Raw, st.sampled_from(["8.0", "-1", "0", "1e400", "1" * 30])),
+                                            wild_values(3))) if k == "valueInteger" else v) for k, v in day.pairs]
+        elif bend == 1:
+            day.pairs.append((draw(st.sampled_from(["id", "valueString", "extension", "url", "valueInteger", "x"])),
+                              draw(wild_values(3))))
+        elif bend == 2:
+            day.pairs = [(k, draw(st.sampled_from(["", "days", 3, None, "weight"])) if k == "url" else v)
+                         for k, v in day.pairs]
+        elif bend == 3:
+            day.pairs = [pair for pair in day.pairs if pair[0] != draw(st.sampled_from(["url", "valueInteger"]))]
+        elif bend == 4 and carrier is not None:
+            carrier.clear() if draw(st.booleans()) else carrier.append(draw(wild_values(3)))
+        elif bend == 5 and holder is not None:
+            holder.pairs.append((draw(st.sampled_from(["id", "valueInteger", "valueString", "url", "extension", "x"])),
+                                 draw(wild_values(3))))
+        else:
+            day.pairs.insert(0, ("url", "day"))
+    return Doc("days.json", encode(dumps(value)), f"days bent in {name}")
+
+
+def _conversion(document: Doc) -> str:
+    from chemo_protovalidate.read.fhir import interface
+    from chemo_protovalidate.read.jsonld import load_json
+
+    loaded, finding = load_json(document.data.decode("utf-8"))
+    return repr(finding) if finding is not None else repr(interface.convert(loaded))
+
+
+@budget("built")
+@given(st.one_of(day_mutations(), mutated_documents()))
+def test_the_fast_paths_find_what_the_checks_find(document: Doc):
+    """The converter gives the same orders, places and findings with the structure checks' fast paths as with
+    every element checked the long way."""
+    from unittest import mock
+
+    from chemo_protovalidate.read.fhir import requests, structure
+
+    fast = _conversion(document)
+    with mock.patch.object(structure, "is_integer_extension", lambda value: False), \
+            mock.patch.object(structure, "is_plain_days_carrier", lambda value: False), \
+            mock.patch.object(requests, "is_plain_days_carrier", lambda value: False):
+        slow = _conversion(document)
+    assert fast == slow

@@ -9,7 +9,7 @@ from typing import Any
 from chemo_protovalidate.read.fhir import tables
 from chemo_protovalidate.read.fhir.quantities import read_quantity
 from chemo_protovalidate.read.fhir.index import Res, report_unresolved
-from chemo_protovalidate.read.fhir.structure import (check, extension_problem, is_integer_extension, primitive_problem,
+from chemo_protovalidate.read.fhir.structure import (check, extension_problem, is_plain_days_carrier, primitive_problem,
                                                       sub_extension_problem)
 from chemo_protovalidate.read.jsonld import pointer_join
 
@@ -182,11 +182,13 @@ class RequestReader:
             core = extensions_of(action, action_pointer, urls["core"])
             for n, (item, at) in enumerate(core):
                 written = True
-                check(item, "Extension", at, self.doc.add)
+                plain = is_plain_days_carrier(item)
+                if not plain:  # the plain shape is what the Extension check passes
+                    check(item, "Extension", at, self.doc.add)
                 if n == 1:
                     self.doc.add("fhir-invalid-extension", "the action has timing-daysOfCycle more than once; it "
                                  "may have it once", at)
-                days = self._sub_days(item, at, "timing-daysOfCycle")
+                days = self._sub_days(item, at, "timing-daysOfCycle", plain=plain)
                 if days is not None and n == 0:
                     carriers.append(("timing-daysOfCycle", at, days))
             nz = extensions_of(action, action_pointer, urls["nz"])
@@ -209,19 +211,20 @@ class RequestReader:
                 carriers.append(("cycle-days", at, days))
         return carriers, written
 
-    def _sub_days(self, extension: dict, pointer: str, name: str, quiet: bool = False) -> list | None:
-        subs = extension.get("extension")
-        problem = None
-        # Nearly every carrier is days of one shape, which neither check below can fault: they are skipped then.
-        if not (type(subs) is list and subs and all(is_integer_extension(sub) and sub["url"] == "day" for sub in subs)):
+    def _sub_days(self, extension: dict, pointer: str, name: str, quiet: bool = False,
+                  plain: bool | None = None) -> list | None:
+        """The days of a carrier; ``plain``: is_plain_days_carrier(extension), when the caller knows it."""
+        # Nearly every carrier is plain, which neither check below can fault: they are skipped then.
+        if not (is_plain_days_carrier(extension) if plain is None else plain):
+            subs = extension.get("extension")
             problem = sub_extension_problem(subs, ["day"], True, False)
             if problem is None and any(primitive_problem(sub["valueInteger"], "integer") for sub in subs):
                 return None  # fhir-invalid-value, the Extension check's
-        if problem or [key for key in extension if key.startswith("value")]:
-            if not quiet:
-                self.doc.add("fhir-invalid-extension", f"the days extension {name} "
-                             f"{problem or 'has a value; it wants only sub-extensions day'}", pointer)
-            return None
+            if problem or [key for key in extension if key.startswith("value")]:
+                if not quiet:
+                    self.doc.add("fhir-invalid-extension", f"the days extension {name} "
+                                 f"{problem or 'has a value; it wants only sub-extensions day'}", pointer)
+                return None
         base = pointer_join(pointer, "extension")
         days = [(sub["valueInteger"], f"{base}/{i}") for i, sub in enumerate(extension["extension"])]
         return self._unrepeated(days, name)

@@ -56,8 +56,9 @@ def check(value: Any, type_name: str, pointer: str, report: Report, depth: int =
                         if days_carriers and key == "extension" and type(each) is dict \
                                 and tables.string(each.get("url")) in days_carriers:
                             continue  # an action's days carrier is its request's: checked when the request is read
-                        if child_type == "Extension" and is_integer_extension(each) and depth < MAX_DEPTH:
-                            continue  # {"url": "day", "valueInteger": 8}: what the Extension check would pass
+                        if child_type == "Extension" and (is_integer_extension(each) and depth < MAX_DEPTH or
+                                                          is_plain_days_carrier(each) and depth + 1 < MAX_DEPTH):
+                            continue  # {"url": "day", "valueInteger": 8}, or a list of them: what the check would pass
                         check(each, child_type, f"{pointer}/{key}/{i}", report, depth + 1)
                 elif primitive is not None:
                     for i, each in enumerate(item):
@@ -95,6 +96,18 @@ def is_integer_extension(value: Any) -> bool:
     its holder's check, _check_extensions.)"""
     return type(value) is dict and len(value) == 2 and type(value.get("valueInteger")) is int \
         and type(value.get("url")) is str and value["url"] != ""
+
+
+def is_plain_days_carrier(value: Any) -> bool:
+    """A days carrier that check(value, "Extension") passes without a finding (short of MAX_DEPTH) and whose
+    days need no check of their own: a plain object of exactly a non-empty url and a non-empty list of day
+    Extensions of a whole number ({"url": ..., "extension": [{"url": "day", "valueInteger": 8}, ...]}), the
+    shape of nearly every carrier, whichever its url."""
+    if type(value) is not dict or len(value) != 2 or type(value.get("url")) is not str or value["url"] == "":
+        return False
+    subs = value.get("extension")
+    return type(subs) is list and len(subs) > 0 and all(is_integer_extension(sub) and sub["url"] == "day"
+                                                        for sub in subs)
 
 
 _RARE_KEYS = frozenset({"modifierExtension", "implicitRules", "doNotPerform", "extension"})
