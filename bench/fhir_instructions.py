@@ -1,0 +1,68 @@
+"""The FHIR converter's cost in instructions, for A/B runs where wall time is too noisy to tell (docs/fhir.md).
+
+callgrind counts instructions, not seconds: the same code gives the same count however busy or slow the machine
+is, where bench_fhir.py's milliseconds have varied by 1.7 times between two runs of the same code. The count of
+one run is the converter's plus everything else the process does, so the script is run twice under callgrind,
+converting and not, and the difference is the converter's:
+
+    .venv/bin/python bench/fhir_instructions.py write /tmp/fhir-corpus            # natively, once
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
+        .venv/bin/python bench/fhir_instructions.py convert /tmp/fhir-corpus RequestGroup 200
+    valgrind ... .venv/bin/python bench/fhir_instructions.py read /tmp/fhir-corpus RequestGroup 200
+    # (the first count - the second) / 200 = instructions an order in interface.convert
+
+Each of the two runs under callgrind takes some 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYOUTS = ("RequestGroup", "Bundle")
+
+
+def write(folder: Path) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    sys.path.insert(0, str(ROOT / "tests"))
+    import corpus
+    import fhir_writer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    items = corpus.build(1000, corpus.DEFAULT_SEED)[0]
+    for layout, writer in zip(LAYOUTS, (fhir_writer.request_group, fhir_writer.bundle)):
+        documents = [w.document for w in (writer(json.loads(item.data)) for item in items) if w.document is not None]
+        (folder / f"{layout}.json").write_text(json.dumps(documents), "utf-8")
+        print(f"{folder / f'{layout}.json'}: {len(documents)} documents")
+
+
+def run(folder: Path, layout: str, count: int, convert: bool) -> None:
+    from chemo_protovalidate.read.fhir import convert as _  # noqa: F401  (imported in both runs alike)
+    from chemo_protovalidate.read.fhir import interface
+    from chemo_protovalidate.read.jsonld import load_json
+
+    documents = json.loads((folder / f"{layout}.json").read_text("utf-8"))[:count]
+    values = [load_json(json.dumps(document))[0] for document in documents]
+    if convert:
+        for value in values:
+            interface.convert(value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=["write", "convert", "read"])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("layout", nargs="?", choices=LAYOUTS, default="RequestGroup")
+    parser.add_argument("count", nargs="?", type=int, default=200)
+    args = parser.parse_args()
+    if args.step == "write":
+        write(args.folder)
+    else:
+        run(args.folder, args.layout, args.count, args.step == "convert")
+
+
+if __name__ == "__main__":
+    main()
