@@ -13,6 +13,8 @@ For every document:
 - Pipeline.check raises nothing, on two Pipelines, and gives byte-identical text and JSON reports; the JSON
   report follows its schema and a file that passes holds a checked order;
 - on a sample, the command exits 0 or 1 (never 2, never a traceback) and prints the same report twice.
+- the converter's whole output is the same with the structure checks' fast paths as with them off (also on
+  documents whose days and days carriers are bent).
 
 FHIR_FUZZ_EXAMPLES sets how many documents (default 240, about 30 s; derandomized, so CI sees the same ones);
 FHIR_FUZZ_EXAMPLES=10000 is the long run (random, about 15 minutes). FHIR_FUZZ_COLLECT=1 does not stop at the
