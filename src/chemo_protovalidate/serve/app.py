@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from chemo_protovalidate.serve import calls
 from chemo_protovalidate.serve.calls import SERVICES, CallError
+from chemo_protovalidate.serve.server import Options
 
 ROOT = "/cds-services"
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
@@ -34,9 +35,10 @@ def write_log_line(entry: dict) -> None:
 
 @dataclass
 class Limits:
-    max_body: int = 5 * 1024 * 1024
-    body_timeout: float = 10.0
-    check_timeout: float = 5.0
+    # The defaults are the options' (server.Options, which must import without the service extra).
+    max_body: int = Options.max_body
+    body_timeout: float = Options.body_timeout
+    check_timeout: float = Options.check_timeout
 
 
 @dataclass
