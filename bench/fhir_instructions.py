@@ -1,9 +1,9 @@
 """The FHIR converter's cost in instructions, for A/B runs where wall time is too noisy to tell (docs/fhir.md).
 
 callgrind counts instructions, not seconds: the same code gives the same count however busy or slow the machine
-is, where bench_fhir.py's milliseconds have varied by 1.7 times between two runs of the same code. The count of
-one run is the converter's plus everything else the process does, so the script is run twice under callgrind,
-converting and not, and the difference is the converter's:
+is, where the same code's milliseconds have varied by up to 2.3 times from one run of bench_fhir.py to the next.
+The count of one run is the converter's plus everything else the process does, so the script is run twice under
+callgrind, converting and not, and the difference is the converter's:
 
     .venv/bin/python bench/fhir_instructions.py write /tmp/fhir-corpus            # natively, once
     valgrind --tool=callgrind --callgrind-out-file=/dev/null \\

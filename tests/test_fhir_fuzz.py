@@ -426,9 +426,13 @@ def day_mutations(draw) -> Doc:
             day.pairs = [(k, draw(st.sampled_from(["", "days", 3, None, "weight"])) if k == "url" else v)
                          for k, v in day.pairs]
         elif bend == 3:
-            day.pairs = [pair for pair in day.pairs if pair[0] != draw(st.sampled_from(["url", "valueInteger"]))]
+            gone = draw(st.sampled_from(["url", "valueInteger"]))
+            day.pairs = [pair for pair in day.pairs if pair[0] != gone]
         elif bend == 4 and carrier is not None:
-            carrier.clear() if draw(st.booleans()) else carrier.append(draw(wild_values(3)))
+            if draw(st.booleans()):
+                carrier.clear()
+            else:
+                carrier.append(draw(wild_values(3)))
         elif bend == 5 and holder is not None:
             holder.pairs.append((draw(st.sampled_from(["id", "valueInteger", "valueString", "url", "extension", "x"])),
                                  draw(wild_values(3))))
