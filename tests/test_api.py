@@ -136,14 +136,14 @@ def test_bad_input_is_a_finding_and_a_wrong_type_a_type_error(checker, tmp_path)
         checker.check(tmp_path / "no-such-order.jsonld")
 
 
-def test_a_thousand_orders_from_several_threads_are_judged_as_in_one(checker):
+def test_four_hundred_orders_from_several_threads_are_judged_as_in_one(checker):
     """One Checker shared by eight threads at once, each checking orders 25 at a time, against the same
-    thousand orders checked in one thread (the benchmark corpus: a fault in about one order in ten).
+    400 orders checked in one thread (the benchmark corpus: a fault in about one order in ten).
     Whether an order is judged the same alone as beside others is tests/test_engine_parity.py's."""
     sys.path.insert(0, str(ROOT / "bench"))
     import corpus
 
-    orders = [item.data for item in corpus.build(1000, "test-api-threads")[0]]
+    orders = [item.data for item in corpus.build(400, "test-api-threads")[0]]
 
     def judged(results: list[pv.Result]) -> list[list[tuple]]:
         return [[(f.rule_id, f.severity, f.agent, f.cycle, f.day, f.message, f.line) for f in r.findings]
@@ -154,4 +154,4 @@ def test_a_thousand_orders_from_several_threads_are_judged_as_in_one(checker):
     with ThreadPoolExecutor(max_workers=8) as pool:
         threaded = [found for chunk in pool.map(checker.check_many, chunks) for found in judged(chunk)]
     assert threaded == in_one
-    assert sum(1 for found in in_one if found) >= 50                 # the faults were found, in both
+    assert sum(1 for found in in_one if found) >= 20                 # the faults were found, in both

@@ -37,7 +37,7 @@ import pytest
 from chemo_protovalidate.check.engine import PyshaclEngine
 from chemo_protovalidate.check.pipeline import Pipeline
 from conftest import ROOT
-from engine_compare import comparable
+from engine_compare import comparable, cover
 
 sys.path.insert(0, str(ROOT / "bench"))
 import corpus  # noqa: E402
@@ -79,15 +79,8 @@ def stratified_sample(items, size: int) -> list:
     rng = random.Random("differential-sample")
     pool = list(items)
     rng.shuffle(pool)
-    of = {i.name: strata(i.entry) for i in pool}
-    uncovered = set().union(*of.values())
-    picked = []
-    while uncovered:
-        best = max(pool, key=lambda i: (len(of[i.name] & uncovered) / cost(i), -cost(i)))
-        picked.append(best)
-        pool.remove(best)
-        uncovered -= of[best.name]
-    cheap = [i for i in pool if i.entry["shape"]["administrations"] <= CHEAP]
+    picked = cover(pool, lambda i: strata(i.entry), cost)
+    cheap = [i for i in pool if i not in picked and i.entry["shape"]["administrations"] <= CHEAP]
     picked += cheap[: max(0, size - len(picked))]
     return sorted(picked, key=lambda i: i.name)
 

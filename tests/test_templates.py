@@ -9,9 +9,11 @@
 - Without Java the reasoner is skipped with an info finding, never a failure.
 - docs/writing-a-regimen.md runs as written: every ```sh block, in order.
 
-check-template runs the OWL reasoner (Java) on every file, ~2 s each: the
-invalid templates are checked in as many concurrent CLI calls as there are
-processors, each over a share of the folder.
+check-template runs the OWL reasoner (Java), about a second a run, once on all
+the files of a call where they are consistent together, else on halves, and
+on each file of a group of fewer than four that is not: the invalid templates
+(one of them inconsistent) are checked in as many concurrent CLI calls as
+there are processors, each over a share of the folder.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from rdflib import Graph, Literal, URIRef
 from chemo_protovalidate.author.templates import TEMPLATE_RULES
 from chemo_protovalidate.check.knowledge import KnowledgeBase
 from chemo_protovalidate.check.pipeline import Pipeline
+from chemo_protovalidate.check.reasoning import is_consistent
+from chemo_protovalidate.model.findings import Severity
 from conftest import EXAMPLES, ROOT, check_file
 from expected import actual_rows, expected_path, read_expected
 
@@ -38,6 +42,7 @@ COMMAND = shutil.which("protovalidate", path=str(BIN)) or "protovalidate"
 TEMPLATES = ROOT / "examples" / "templates"
 VALID = sorted((TEMPLATES / "valid").glob("*.ttl"))
 INVALID = sorted((TEMPLATES / "invalid").glob("*.ttl"))
+INVALID_BY_NAME = {p.name: p for p in INVALID}
 ISA_KD = ROOT / "ontology" / "regimens" / "Isa-Kd.ttl"
 TUTORIAL = ROOT / "docs" / "writing-a-regimen.md"
 HAS_JAVA = shutil.which("java") is not None
@@ -95,6 +100,24 @@ def test_valid_templates_and_every_shipped_regimen_give_no_finding():
     files = {f["path"]: _rows(f) for f in json.loads(done.stdout)["files"]}
     assert sorted(files) == sorted(map(str, VALID + SHIPPED_REGIMENS))
     assert files == {path: [] for path in files}
+
+
+@pytest.mark.skipif(not HAS_JAVA, reason="the OWL reasoner needs Java")
+def test_templates_consistent_together_need_one_reasoner_run(checker, monkeypatch):
+    """check_all asks HermiT once of every template together; with one inconsistent file among them, that file
+    still gets its finding and the others none (the halves are asked in turn)."""
+    from chemo_protovalidate.author import templates
+
+    runs = []
+    monkeypatch.setattr(templates, "is_consistent", lambda graph: runs.append(len(graph)) or is_consistent(graph))
+    results = checker.check_all(SHIPPED_REGIMENS)
+    assert len(runs) == 1 and [r.path for r in results if not r.conforms(Severity.ERROR)] == []
+    runs.clear()
+    mixed = SHIPPED_REGIMENS[:7] + [INVALID_BY_NAME["inconsistent.ttl"]]
+    found = {Path(r.path).name: "template-inconsistent" in {f.rule_id for f in r.findings}
+             for r in checker.check_all(mixed)}
+    assert found == {p.name: p.name == "inconsistent.ttl" for p in mixed}
+    assert len(runs) < len(mixed)
 
 
 def test_the_valid_template_carries_a_conforming_and_a_failing_example():

@@ -336,7 +336,7 @@ def check_template(templates: tuple[str, ...], output_format: str | None, output
         from chemo_protovalidate.author.templates import TemplateChecker
 
         checker = TemplateChecker(_regimen_dirs(regimen_dirs, settings))
-        results = [checker.check(Path(name)) for name in files]
+        results = checker.check_all([Path(name) for name in files])
     except KnowledgeBaseError as error:
         raise ToolError(str(error)) from error
     results += [FileResult(path, tool_error=why) for path, why in nothing]

@@ -8,7 +8,8 @@ ontology/regimens/. It is checked beside the knowledge base it will join:
 - its identifiers against the knowledge base's (a clash is never an override);
 - any SHACL shapes it brings, against SHACL's own shapes (SHACL-SHACL);
 - OWL consistency of knowledge base plus template (HermiT; skipped with a
-  notice where Java is missing);
+  notice where Java is missing). A run of several templates asks the reasoner
+  of them together first (check_all);
 - the example orders it carries (pv:example), against their expected rules:
   each order run is listed in the template's result (without its findings),
   so the summary says how many ran ("2 orders checked").
@@ -53,6 +54,14 @@ TEMPLATE_RULES = {
 RULE_BOOK = "https://w3id.org/protovalidate/kb/source-rule-book"
 
 
+def _turtle_or_none(path: Path) -> Graph | None:
+    """The template's graph, or None where it cannot be read (its own check says why)."""
+    try:
+        return Graph().parse(data=path.read_text("utf-8"), format="turtle")
+    except Exception:  # unreadable, not UTF-8, not Turtle: a finding of the file's own check
+        return None
+
+
 class TemplateChecker:
     def __init__(self, extra_regimen_dirs: tuple[Path, ...] = ()):
         self.extra_regimen_dirs = extra_regimen_dirs
@@ -66,6 +75,7 @@ class TemplateChecker:
         # gets its findings; `check --regimens` refuses it (exit 2).
         self.site_files = tuple(f for d in extra_regimen_dirs for f in sorted(Path(d).glob("*.ttl")) if _joins(f))
         self._use_base(KnowledgeBase.load(extra_files=self.site_files))
+        self._cleared: set[Path] = set()   # templates check_all found consistent: no reasoner run of their own
         self.shipped = {e.name: e.read_text("utf-8")
                         for e in resources.files("chemo_protovalidate.ontology.regimens").iterdir()
                         if e.name.endswith(".ttl")}
@@ -81,6 +91,35 @@ class TemplateChecker:
     def _use_base(self, base: KnowledgeBase) -> None:
         self.base = base
         self.engine = OxigraphEngine(base, self.catalogue)
+
+    def check_all(self, paths: list[Path]) -> list[FileResult]:
+        """Checks each template as check() does. The reasoner, about a second a run and some 90 % of a template's
+        check, is first asked of the knowledge base plus all the templates at once: OWL is monotonic, so where the
+        whole is consistent so is the knowledge base plus each one, and no file needs a run of its own."""
+        self._cleared = self._consistent_together([(path, graph) for path in paths
+                                                   if (graph := _turtle_or_none(path)) is not None])
+        try:
+            return [self.check(path) for path in paths]
+        finally:
+            self._cleared = set()
+
+    def _consistent_together(self, templates: list[tuple[Path, Graph]]) -> set[Path]:
+        """The templates found consistent together with the knowledge base. Where the whole is not (a template of
+        the run is inconsistent, or two disagree), each half is asked in turn; a group of fewer than four is left
+        to its files' own runs, which find which one is at fault."""
+        if len(templates) < 4:
+            return set()
+        combined = Graph()
+        combined += self.base.graph
+        for _, template in templates:
+            combined += template
+        try:
+            if is_consistent(combined):
+                return {path.resolve() for path, _ in templates}
+        except Exception:  # no Java, or the reasoner failed on the whole: each file's own run says so, as without this
+            return set()
+        half = len(templates) // 2
+        return self._consistent_together(templates[:half]) | self._consistent_together(templates[half:])
 
     def check(self, path: Path) -> FileResult:
         """Checks one template against the knowledge base, less the template itself if a site directory holds it."""
@@ -132,7 +171,8 @@ class TemplateChecker:
             result.findings.append(replace(finding, **_position(_line_of(text, template, URIRef(finding.focus or "")))))
 
         self._check_shapes(result, template, text)
-        self._check_consistency(result, template)
+        if path.resolve() not in self._cleared:
+            self._check_consistency(result, template)
         if not clashes and not refusals:
             self._check_examples(result, path, template, shipped)
         result.findings.sort(key=lambda f: (f.line or 0, f.rule_id, f.message))
