@@ -13,10 +13,12 @@ For every document:
 - Pipeline.check raises nothing, on two Pipelines, and gives byte-identical text and JSON reports; the JSON
   report follows its schema and a file that passes holds a checked order;
 - on a sample, the command exits 0 or 1 (never 2, never a traceback) and prints the same report twice.
-- the converter's whole output is the same with the structure checks' fast paths as with them off (also on
-  documents whose days and days carriers are bent).
+- the converter's whole output is the same with the structure checks' fast paths as with them off, on as many
+  documents again: mutated ones, and ones whose days and days carriers, or whose Codings, CodeableConcepts,
+  Quantities, References, Identifiers and Bundle entries are bent.
 
-FHIR_FUZZ_EXAMPLES sets how many documents (default 240, about 30 s; derandomized, so CI sees the same ones);
+FHIR_FUZZ_EXAMPLES sets how many documents (default 240, about 30 s, and as many for the fast paths, about 8 s;
+derandomized, so CI sees the same ones);
 FHIR_FUZZ_EXAMPLES=10000 is the long run (random, about 15 minutes). FHIR_FUZZ_COLLECT=1 does not stop at the
 first failing document: it records each distinct failure (by exception and place; its smallest document) and
 reports them all at the end, a survey of bugs rather than one shrunk example:
@@ -57,7 +59,8 @@ TOTAL = int(os.environ.get("FHIR_FUZZ_EXAMPLES", "240"))
 LONG = TOTAL >= 1000
 COLLECT = os.environ.get("FHIR_FUZZ_COLLECT", "") not in ("", "0")
 _COMMAND = max(4, TOTAL // 100)  # each through the command three times: the knowledge base loads each time
-BUDGET = {"mutated": TOTAL * 2 // 3, "built": TOTAL - TOTAL * 2 // 3 - _COMMAND, "command": _COMMAND}
+BUDGET = {"mutated": TOTAL * 2 // 3, "built": TOTAL - TOTAL * 2 // 3 - _COMMAND, "command": _COMMAND,
+          "fast paths": TOTAL}  # the converter twice on each document, no check: some 20 ms a document
 _SETTINGS = dict(deadline=None, print_blob=True, derandomize=not LONG, database=None,
                  suppress_health_check=list(HealthCheck), **({"phases": [Phase.generate]} if COLLECT else {}))
 
@@ -441,6 +444,47 @@ def day_mutations(draw) -> Doc:
     return Doc("days.json", encode(dumps(value)), f"days bent in {name}")
 
 
+# Keys by which an object is one of the elements is_plain_element passes (a Coding, a CodeableConcept, a Quantity,
+# a Reference, an Identifier, a Period, a Timing, a Bundle entry), and keys of theirs to add.
+FLAT_KEYS = {"system", "code", "display", "coding", "text", "reference", "value", "unit", "fullUrl", "resource",
+             "start", "end", "repeat", "duration", "durationUnit", "userSelected", "period", "type", "assigner"}
+ADDED_KEYS = ["id", "extension", "_code", "_display", "coding", "version", "userSelected", "identifier", "period",
+              "type", "request", "search", "link", "boundsDuration", "timeOfDay", "x", "value", "valueString"]
+BENT_VALUES = ["", " ", True, None, 0, -1, 8.5, "x", [], {}, [""], [{}], Obj([("code", "")]), Obj([("x", 1)])]
+
+
+@st.composite
+def element_mutations(draw) -> Doc:
+    """A document with one to three of its simpler elements bent: a value made "" or of another type or a list, a
+    key added (a primitive's _key, an extension, a child), a key twice, a list item replaced: what
+    structure.is_plain_element must pass only where check() would."""
+    name = draw(st.sampled_from(SEED_NAMES))
+    value = _parse(SEEDS[name])
+    elements = [c for c, _ in _places(value) if isinstance(c, Obj) and FLAT_KEYS & {k for k, _ in c.pairs}]
+    if not elements:
+        return Doc("elements.json", encode(dumps(value)), f"{name}: no element to bend")
+    for _ in range(draw(st.integers(1, 3))):
+        element = draw(st.sampled_from(elements))
+        i = draw(st.integers(0, len(element.pairs) - 1))
+        key, item = element.pairs[i]
+        bend = draw(st.sampled_from([0, 0, 0, 1, 2, 3, 4, 5]))  # a value of the wrong kind, most often
+        if bend == 0:
+            element.pairs[i] = (key, draw(st.one_of(st.sampled_from(BENT_VALUES),
+                                                    st.builds(Raw, st.sampled_from(["1e400", "-0", "1" * 30])))))
+        elif bend == 1:
+            element.pairs[i] = (key, [item])
+        elif bend == 2:
+            element.pairs.append((draw(st.sampled_from(ADDED_KEYS)), draw(st.one_of(st.sampled_from(BENT_VALUES),
+                                                                                      wild_values(3)))))
+        elif bend == 3:
+            element.pairs.insert(0, (key, item))
+        elif bend == 4 and isinstance(item, list) and item:
+            item[draw(st.integers(0, len(item) - 1))] = draw(st.sampled_from(BENT_VALUES))
+        else:
+            element.pairs[i] = ("_" + key if not key.startswith("_") else key[1:], item)
+    return Doc("elements.json", encode(dumps(value)), f"elements bent in {name}")
+
+
 def _conversion(document: Doc) -> str:
     from chemo_protovalidate.read.fhir import interface
     from chemo_protovalidate.read.jsonld import load_json
@@ -449,8 +493,8 @@ def _conversion(document: Doc) -> str:
     return repr(finding) if finding is not None else repr(interface.convert(loaded))
 
 
-@budget("built")
-@given(st.one_of(day_mutations(), mutated_documents()))
+@budget("fast paths")
+@given(st.one_of(day_mutations(), element_mutations(), mutated_documents()))
 def test_the_fast_paths_find_what_the_checks_find(document: Doc):
     """The converter gives the same orders, places and findings with the structure checks' fast paths as with
     every element checked the long way."""
@@ -461,6 +505,8 @@ def test_the_fast_paths_find_what_the_checks_find(document: Doc):
     fast = _conversion(document)
     with mock.patch.object(structure, "is_integer_extension", lambda value: False), \
             mock.patch.object(structure, "is_plain_days_carrier", lambda value: False), \
+            mock.patch.object(structure, "are_plain_days", lambda subs: False), \
+            mock.patch.object(structure, "is_plain_element", lambda value, plain: False), \
             mock.patch.object(requests, "is_plain_days_carrier", lambda value: False):
         slow = _conversion(document)
     assert fast == slow
