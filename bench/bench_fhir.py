@@ -1,7 +1,7 @@
 """What reading FHIR costs (docs/fhir.md): the benchmark corpus written as FHIR R4, RequestGroup and Bundle,
 beside the same orders as JSON-LD.
 
-    .venv/bin/python bench/bench_fhir.py [--orders 1000] [--repeat 3]
+    .venv/bin/python bench/bench_fhir.py [--orders 1000] [--repeat 5]
 
 Prints, per order: the reading alone (bytes to the orders' RDF, as the pipeline reads a file) for
 JSON-LD and for each FHIR layout; of the difference, what parsing the larger JSON text costs (a FHIR
@@ -61,7 +61,7 @@ def _verdicts(pipeline: Pipeline, files: list[tuple[str, bytes]]) -> tuple[float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=3, help="reading passes; the best is shown")
+    parser.add_argument("--repeat", type=int, default=5, help="reading passes; the best is shown")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}, load {os.getloadavg()[0]:.2f}")
     items = corpus.build(args.orders, corpus.DEFAULT_SEED)[0]
@@ -79,10 +79,12 @@ def main() -> None:
     count = len(layouts["jsonld"])
     print(f"corpus: {len(items)} orders, {count} written both ways ({left_out} left out: the writer cannot)")
     pipeline = Pipeline(administrations=False)
-    reading = {layout: min(_read_all(pipeline, files) for _ in range(args.repeat)) / count * 1000
-               for layout, files in layouts.items()}
-    parsing = {layout: min(_parse_all(files) for _ in range(args.repeat)) / count * 1000
-               for layout, files in layouts.items()}
+    # The layouts take turns within each pass, so that a machine that slows down or speeds up during the run
+    # shifts all three alike: the figures are differences of the best passes.
+    passes = [{layout: (_read_all(pipeline, files), _parse_all(files)) for layout, files in layouts.items()}
+              for _ in range(args.repeat)]
+    reading = {layout: min(p[layout][0] for p in passes) / count * 1000 for layout in layouts}
+    parsing = {layout: min(p[layout][1] for p in passes) / count * 1000 for layout in layouts}
     print(f"reading, JSON-LD:            {reading['jsonld']:6.2f} ms an order (parsing its JSON "
           f"{parsing['jsonld']:.2f} ms)")
     for layout in ("RequestGroup", "Bundle"):

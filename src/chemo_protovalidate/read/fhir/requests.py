@@ -21,14 +21,16 @@ def extensions_of(obj: Any, pointer: str, url: str) -> list[tuple[dict, str]]:
         return [(extensions, pointer_join(pointer, "extension"))] if extensions.get("url") == url else []
     if not isinstance(extensions, list):
         return []
-    base = pointer_join(pointer, "extension")
-    # Asked some 50 times an order: a pointer is made only for an extension that is kept.
-    return [(item, f"{base}/{i}") for i, item in enumerate(extensions) if isinstance(item, dict)
-            and item.get("url") == url]
+    # Asked some 55 times an order, mostly of a url the element does not have: pointers only for those kept.
+    kept = [i for i, item in enumerate(extensions) if isinstance(item, dict) and item.get("url") == url]
+    return [(extensions[i], f"{pointer}/extension/{i}") for i in kept] if kept else kept
+
+
+_PROJECT_URLS = {name: url for url, name in tables.mapping()["project_extensions"].items()}
 
 
 def project_extensions(obj: Any, pointer: str, name: str) -> list[tuple[dict, str]]:
-    return extensions_of(obj, pointer, tables.mapping()["urls"]["extension_prefix"] + name)
+    return extensions_of(obj, pointer, _PROJECT_URLS[name])
 
 
 def regimen_carriers(res: Res, site) -> tuple[list[tuple[str, str]], list[str]]:

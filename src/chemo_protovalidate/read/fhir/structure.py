@@ -58,13 +58,12 @@ def check(value: Any, type_name: str, pointer: str, report: Report, depth: int =
                         flat = None
                     for i, each in enumerate(item):
                         if flat is not None and is_plain_element(each, flat):
-                            continue  # a Coding, a Quantity, a Reference of plain values: what the check would pass
+                            continue  # a Coding, an Extension, a Dosage of plain values: what the check would pass
                         if days_carriers and key == "extension" and type(each) is dict \
                                 and tables.string(each.get("url")) in days_carriers:
                             continue  # an action's days carrier is its request's: checked when the request is read
-                        if child_type == "Extension" and (is_integer_extension(each) and depth < MAX_DEPTH or
-                                                          is_plain_days_carrier(each) and depth + 1 < MAX_DEPTH):
-                            continue  # {"url": "day", "valueInteger": 8}, or a list of them: what the check would pass
+                        if child_type == "Extension" and is_plain_days_carrier(each) and depth + 1 < MAX_DEPTH:
+                            continue  # a list of {"url": "day", "valueInteger": 8}: what the check would pass
                         check(each, child_type, f"{pointer}/{key}/{i}", report, depth + 1)
                 elif primitive is not None:
                     for i, each in enumerate(item):
@@ -97,15 +96,6 @@ def check(value: Any, type_name: str, pointer: str, report: Report, depth: int =
         _check_rare_keys(value, type_name, pointer, report, depth)
 
 
-def is_integer_extension(value: Any) -> bool:
-    """An Extension that check(value, "Extension") passes without a finding and without looking further: a
-    plain object (no key twice) of a non-empty url and a whole number (not a boolean). Every day of a days
-    carrier is one, and a cycle-number: some 70 of an order's 75 Extensions. (Where an extension may be is
-    its holder's check, _check_extensions.)"""
-    return type(value) is dict and len(value) == 2 and type(value.get("valueInteger")) is int \
-        and type(value.get("url")) is str and value["url"] != ""
-
-
 def is_plain_days_carrier(value: Any) -> bool:
     """A days carrier that check(value, "Extension") passes without a finding (short of MAX_DEPTH) and whose
     days need no check of their own: a plain object of exactly a non-empty url and a non-empty list of day
@@ -130,8 +120,9 @@ def are_plain_days(subs: Any) -> bool:
 def is_plain_element(value: Any, flat: "Flat") -> bool:
     """An element of a type in _FLAT that check() passes without a finding (short of MAX_DEPTH): a plain object
     (no key twice) whose every key holds one primitive value of a JSON type that primitive takes as it is (not
-    ""), or such elements of a type with no children of its own (a CodeableConcept's codings). Some 100 of an
-    order's 140 elements are (Codings, CodeableConcepts, Quantities, References, Identifiers)."""
+    ""), or such elements (a CodeableConcept's codings, a Dosage's doseAndRate), with its required elements and
+    at most one of each choice, and no modifier or extension (their checks are _check_rare_keys'). Some 110 of
+    an order's 140 elements are (Codings, CodeableConcepts, Quantities, References, Dosages, Extensions)."""
     if type(value) is not dict:
         return False
     plain, children = flat.plain, flat.children
@@ -142,19 +133,26 @@ def is_plain_element(value: Any, flat: "Flat") -> bool:
                 continue
             return False
         child = children.get(key)
-        if child is not None:
-            is_list, child_flat = child
-            if not is_list:
-                if is_plain_element(item, child_flat):
-                    continue
+        if child is None:
+            return False
+        is_list, child_flat = child
+        if not is_list:
+            if is_plain_element(item, child_flat):
+                continue
+            return False
+        if type(item) is not list:
+            return False
+        for each in item:
+            if not is_plain_element(each, child_flat):
                 return False
-            if type(item) is not list:
+    if flat.required or flat.choices:
+        present = value.keys()
+        for alternatives in flat.required:
+            if present.isdisjoint(alternatives):
                 return False
-            for each in item:
-                if not is_plain_element(each, child_flat):
-                    return False
-            continue
-        return False
+        for _, names in flat.choices:
+            if len(present & names) > 1:
+                return False
     return True
 
 
@@ -166,24 +164,35 @@ class Flat:
     """What is_plain_element accepts of one element type, worked out once from its ElementSpec."""
 
     plain: dict
-    """ElementSpec.plain: key -> the JSON types its one primitive takes as they are."""
+    """ElementSpec.plain less the modifiers (implicitRules, doNotPerform): key -> the JSON types its one primitive
+    takes as they are."""
     children: dict
-    """Key -> (is a list, the Flat of its type without children) for each complex child of a qualifying type."""
+    """Key -> (is a list, the Flat of its type, one level less deep), for each complex child but the extensions."""
+    required: tuple
+    choices: tuple
     height: int
-    """1, or 2 with children: the levels it stands for, which must not take the element past MAX_DEPTH."""
+    """The levels of elements it stands for, itself included, which must not take an element past MAX_DEPTH."""
+
+
+FLAT_LEVELS = 4
+"""How deep is_plain_element looks: a Dosage, its doseAndRate, their CodeableConcepts, their Codings."""
 
 
 def _flat_types() -> dict[str, Flat]:
-    # A type qualifies where an object of such keys is all its check looks at: no required element, no choice,
-    # no modifier or extension rule among its plain keys, and not the action whose days carriers are special.
-    simple = {name: spec for name, spec in _ELEMENTS.items() if not spec.required and not spec.choices
-              and _RARE_KEYS.isdisjoint(spec.plain) and name != "RequestGroup.action"}
-    leaves = {name: Flat(spec.plain, {}, 1) for name, spec in simple.items()}
-    flat = {}
-    for name, spec in simple.items():
-        children = {key: (is_list, leaves[child]) for key, (is_list, child, _, _) in spec.plan.items() if child in leaves}
-        flat[name] = Flat(spec.plain, children, 2 if children else 1)
-    return flat
+    # Every type but the action, whose days carriers are special; keys of _RARE_KEYS are never flat (an element
+    # with a modifier or an extension goes through check(), whose _check_rare_keys they need).
+    specs = {name: spec for name, spec in _ELEMENTS.items() if name != "RequestGroup.action"}
+
+    def flat(spec: tables.ElementSpec, below: dict[str, Flat]) -> Flat:
+        children = {key: (is_list, below[child]) for key, (is_list, child, _, _) in spec.plan.items()
+                    if child in below and key not in _RARE_KEYS}
+        return Flat({key: as_is for key, as_is in spec.plain.items() if key not in _RARE_KEYS}, children,
+                    spec.required, spec.choices, 1 + max((f.height for _, f in children.values()), default=0))
+
+    level: dict[str, Flat] = {}
+    for _ in range(FLAT_LEVELS):
+        level = {name: flat(spec, level) for name, spec in specs.items()}
+    return level
 
 
 _FLAT = _flat_types()
