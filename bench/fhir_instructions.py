@@ -2,13 +2,14 @@
 
 callgrind counts instructions, not seconds: the same code gives the same count however busy or slow the machine
 is, where the same code's milliseconds have varied by up to 2.3 times from one run of bench_fhir.py to the next.
-The count of one run is the converter's plus everything else the process does, so the script is run twice under
+Fix the hash seed: set iteration, and with it the count, varies by some 1.5 % from one seed to another. The
+count of one run is the converter's plus everything else the process does, so the script is run twice under
 callgrind, converting and not, and the difference is the converter's:
 
     .venv/bin/python bench/fhir_instructions.py write /tmp/fhir-corpus            # natively, once
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
+    PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
         .venv/bin/python bench/fhir_instructions.py convert /tmp/fhir-corpus RequestGroup 200
-    valgrind ... .venv/bin/python bench/fhir_instructions.py read /tmp/fhir-corpus RequestGroup 200
+    PYTHONHASHSEED=0 valgrind ... .venv/bin/python bench/fhir_instructions.py read /tmp/fhir-corpus RequestGroup 200
     # (the first count - the second) / 200 = instructions an order in interface.convert
 
 Each of the two runs under callgrind takes some 30 s.
