@@ -26,7 +26,7 @@ class ElementSpec:
     required: tuple
     earlier_version: frozenset
     choices: tuple = ()
-    """(names in R4's order, the same as a set) for each choice element: an Extension's value[x] has fifty."""
+    """(names in R4's order, the same as a set) for each choice element: an Observation's value[x] has eleven."""
 
 
 def _read(name: str) -> Any:
