@@ -12,7 +12,8 @@ from chemo_protovalidate.read.jsonld import pointer_join
 class Res:
     """One resource where the file holds it; ``container`` is the resource whose contained holds it."""
 
-    __slots__ = ("obj", "pointer", "type", "id", "full_url", "prefetch", "container", "contained", "position")
+    __slots__ = ("obj", "pointer", "type", "id", "full_url", "prefetch", "container", "contained", "position",
+                 "_extensions")
 
     def __init__(self, obj: dict, pointer: str, full_url: str | None, prefetch: bool, container: "Res | None",
                  position: int) -> None:
@@ -25,6 +26,21 @@ class Res:
         self.container = container
         self.contained: dict[str, Res] = {}
         self.position = position
+        self._extensions: dict[str, list[tuple[dict, str]]] | None = None
+
+    def extensions(self, url: str) -> list[tuple[dict, str]]:
+        """The resource's extensions of ``url`` that are objects, each with its pointer (not to be changed). They
+        are asked some 50 times an order, of every resource and carrier url: indexed by url once."""
+        if self._extensions is None:
+            self._extensions = {}
+            extensions = self.obj.get("extension")
+            items = [(extensions, f"{self.pointer}/extension")] if isinstance(extensions, dict) else \
+                [(item, f"{self.pointer}/extension/{i}") for i, item in enumerate(extensions)
+                 if isinstance(item, dict)] if isinstance(extensions, list) else []
+            for item, at in items:  # (a single object is fhir-not-an-array, the structure check's)
+                if isinstance(item.get("url"), str):
+                    self._extensions.setdefault(item["url"], []).append((item, at))
+        return self._extensions.get(url, [])
 
     @property
     def root(self) -> "Res":

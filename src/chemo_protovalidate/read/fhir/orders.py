@@ -206,11 +206,11 @@ class OrderBuilder:
         carriers = ([group.request_group] if group.request_group else []) + [m.request for m in group.members]
         for res in carriers:
             # a carrier of the wrong shape still marks a protocol order (its finding comes when it is read)
-            if regimen_carriers(res, self.doc.site)[0] or project_extensions(res.obj, res.pointer, "regimen") \
-                    or project_extensions(res.obj, res.pointer, "cycle-number"):
+            if regimen_carriers(res, self.doc.site)[0] or project_extensions(res, "regimen") \
+                    or project_extensions(res, "cycle-number"):
                 return True
         for member in group.members:
-            if project_extensions(member.request.obj, member.request.pointer, "cycle-days"):
+            if project_extensions(member.request, "cycle-days"):
                 return True
             if self.requests.agent_quiet(member.request) in self.data["marker_agents"]:
                 return True

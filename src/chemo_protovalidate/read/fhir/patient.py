@@ -63,7 +63,7 @@ class PatientReader:
     def _codes(self, obs: dict) -> set[str]:
         loinc = self.data["urls"]["loinc"]
         keys = set()
-        for coding, _ in codings_of(obs.get("code"), ""):
+        for coding in codings_of(obs.get("code")):
             if coding.get("system") != loinc:
                 continue
             code = tables.string(coding.get("code"))
@@ -282,7 +282,7 @@ class PatientReader:
         for key, name in (("dialysis", "dialysis"), ("doseBasis", "dose-basis")):
             given = []
             for res in order.carriers:
-                for item, at in project_extensions(res.obj, res.pointer, name):
+                for item, at in project_extensions(res, name):
                     if extension_problem(item, name) is not None:
                         continue  # fhir-invalid-extension, reported by the structure check: not used
                     value = item["valueBoolean"] if name == "dialysis" else self._dose_basis(item, at)

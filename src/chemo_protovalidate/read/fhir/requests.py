@@ -21,7 +21,8 @@ def extensions_of(obj: Any, pointer: str, url: str) -> list[tuple[dict, str]]:
         return [(extensions, pointer_join(pointer, "extension"))] if extensions.get("url") == url else []
     if not isinstance(extensions, list):
         return []
-    # Asked some 55 times an order, mostly of a url the element does not have: pointers only for those kept.
+    # Asked of every action, of each days carrier url: pointers only for the extensions kept. (A resource's own
+    # extensions are indexed once: Res.extensions.)
     kept = [i for i, item in enumerate(extensions) if isinstance(item, dict) and item.get("url") == url]
     return [(extensions[i], f"{pointer}/extension/{i}") for i in kept] if kept else kept
 
@@ -29,8 +30,8 @@ def extensions_of(obj: Any, pointer: str, url: str) -> list[tuple[dict, str]]:
 _PROJECT_URLS = {name: url for url, name in tables.mapping()["project_extensions"].items()}
 
 
-def project_extensions(obj: Any, pointer: str, name: str) -> list[tuple[dict, str]]:
-    return extensions_of(obj, pointer, _PROJECT_URLS[name])
+def project_extensions(res: Res, name: str) -> list[tuple[dict, str]]:
+    return res.extensions(_PROJECT_URLS[name])
 
 
 def regimen_carriers(res: Res, site) -> tuple[list[tuple[str, str]], list[str]]:
@@ -53,7 +54,7 @@ def regimen_carriers(res: Res, site) -> tuple[list[tuple[str, str]], list[str]]:
                 found.append((site.regimens[base], at))
             else:
                 unread.append(canonical)
-    for item, at in project_extensions(res.obj, res.pointer, "regimen"):
+    for item, at in project_extensions(res, "regimen"):
         if extension_problem(item, "regimen") is None and primitive_problem(item["valueCode"], "code") is None:
             found.append((item["valueCode"], at))
     return found, unread
@@ -61,21 +62,21 @@ def regimen_carriers(res: Res, site) -> tuple[list[tuple[str, str]], list[str]]:
 
 def cycle_carriers(res: Res) -> list[tuple[Any, str]]:
     found = []
-    for item, at in project_extensions(res.obj, res.pointer, "cycle-number"):
+    for item, at in project_extensions(res, "cycle-number"):
         if extension_problem(item, "cycle-number") is None \
                 and primitive_problem(item["valueInteger"], "integer") is None:
             found.append((item["valueInteger"], at))
     return found
 
 
-def codings_of(concept: Any, pointer: str) -> list[tuple[dict, str]]:
+def codings_of(concept: Any) -> list[dict]:
+    """A CodeableConcept's codings that are objects (a finding names the concept, never one coding)."""
     codings = concept.get("coding") if isinstance(concept, dict) else None
     if isinstance(codings, dict):
-        return [(codings, pointer_join(pointer, "coding"))]
+        return [codings]
     if not isinstance(codings, list):
         return []
-    base = pointer_join(pointer, "coding")
-    return [(item, f"{base}/{i}") for i, item in enumerate(codings) if isinstance(item, dict)]
+    return [item for item in codings if isinstance(item, dict)]
 
 
 def _agent_of(coding: dict, site) -> str | None:
@@ -123,7 +124,7 @@ class RequestReader:
     def agent_quiet(self, mr: Res) -> str | None:
         """The agent, if the codings give exactly one, without a finding (for the protocol marker of 2.4)."""
         concept, at = self.concept_of(mr, report=False)
-        agents = {_agent_of(coding, self.doc.site) for coding, _ in codings_of(concept, at or "")} - {None}
+        agents = {_agent_of(coding, self.doc.site) for coding in codings_of(concept)} - {None}
         return next(iter(agents)) if len(agents) == 1 else None
 
     def agent(self, mr: Res) -> tuple[str | None, str | None, bool]:
@@ -131,10 +132,10 @@ class RequestReader:
         concept, at = self.concept_of(mr, report=True)
         if at is None:
             return None, None, False
-        codings = codings_of(concept, at)
+        codings = codings_of(concept)
         given: dict[str, list] = {}
         sc_only = False
-        for coding, _ in codings:
+        for coding in codings:
             agent = _agent_of(coding, self.doc.site)
             if agent is not None:
                 given.setdefault(agent, []).append(_system_code(coding))
@@ -147,7 +148,7 @@ class RequestReader:
                          at)
             return None, at, False
         if not given:
-            named = ", ".join(_system_code(coding) for coding, _ in codings) or "no coding"
+            named = ", ".join(_system_code(coding) for coding in codings) or "no coding"
             self.doc.add("fhir-unknown-code", f"no coding gives an agent protovalidate knows ({named}); a product "
                          "code needs the site map (docs/fhir.md 5.3); text and display are never read", at)
             return None, at, False
@@ -205,7 +206,7 @@ class RequestReader:
                     nz_days.append(day)
             if nz and nz_ok:
                 carriers.append(("sact-timing-of-days", nz[0][1], self._unrepeated(nz_days, "sact-timing-of-days")))
-        for n, (item, at) in enumerate(project_extensions(mr.obj, mr.pointer, "cycle-days")):
+        for n, (item, at) in enumerate(project_extensions(mr, "cycle-days")):
             # its shape and repeats are the structure check's (structure.extension_problem)
             written = True
             days = self._sub_days(item, at, "cycle-days", quiet=True)
@@ -328,8 +329,8 @@ class RequestReader:
                 continue
             quantity_at = pointer_join(here, "doseQuantity")
             quantity = read_quantity(element["doseQuantity"], quantity_at, "doseQuantity", self.doc.add, dosage=True)
-            codings = codings_of(element.get("type"), pointer_join(here, "type"))
-            kinds = {tables.string(coding.get("code")) for coding, _ in codings
+            codings = codings_of(element.get("type"))
+            kinds = {tables.string(coding.get("code")) for coding in codings
                      if coding.get("system") == type_system} & {"ordered", "calculated"}
             if "type" not in element:
                 untyped.append((quantity, quantity_at, here))
@@ -362,7 +363,7 @@ class RequestReader:
         if "route" not in dosage:
             return None
         route, at = dosage["route"], pointer_join(pointer, "route")
-        codings = codings_of(route, at)
+        codings = codings_of(route)
         if not codings:
             text = route.get("text") if isinstance(route, dict) else None
             if tables.string(text) in self.data["route_texts"]:
@@ -372,7 +373,7 @@ class RequestReader:
                          "the request is left out", at)
             return None
         given = {}
-        for coding, _ in codings:
+        for coding in codings:
             system, code = tables.string(coding.get("system")), tables.string(coding.get("code"))
             mapped = self.data["routes"].get(system, {}).get(code) or self.doc.site.routes.get(system, {}).get(code)
             if mapped is not None:
@@ -383,7 +384,7 @@ class RequestReader:
                          "is left out", at)
             return None
         if not given:
-            named = ", ".join(_system_code(coding) for coding, _ in codings)
+            named = ", ".join(_system_code(coding) for coding in codings)
             self.doc.add("fhir-route-unknown", f"no route coding is one protovalidate maps ({named}); the request is "
                          "left out", at)
             return None
@@ -408,19 +409,19 @@ class RequestReader:
     # --- doseReduction (3.3) ---------------------------------------------------------------------------------
 
     def dose_reduction(self, mr: Res, administration: dict, places: dict) -> None:
-        for item, at in project_extensions(mr.obj, mr.pointer, "dose-reduction-reason")[:1]:
+        for item, at in project_extensions(mr, "dose-reduction-reason")[:1]:
             reason = None
             if isinstance(item.get("valueString"), str):
                 reason = item["valueString"]
             elif isinstance(item.get("valueCodeableConcept"), dict):
                 concept = item["valueCodeableConcept"]
-                codings = codings_of(concept, at)
+                codings = codings_of(concept)
                 if isinstance(concept.get("text"), str):
                     reason = concept["text"]
-                elif codings and isinstance(codings[0][0].get("display"), str):
-                    reason = codings[0][0]["display"]
+                elif codings and isinstance(codings[0].get("display"), str):
+                    reason = codings[0]["display"]
                 elif codings:
-                    reason = _system_code(codings[0][0])
+                    reason = _system_code(codings[0])
             if reason is not None:
                 administration["doseReduction"] = {"reason": reason}
                 places["/doseReduction"] = at
