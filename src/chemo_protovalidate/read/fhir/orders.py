@@ -357,8 +357,6 @@ class OrderBuilder:
         days, day_pointers = self.requests.days(mr, member.action, member.action_pointer)
         if days is not None:
             administration["days"] = days
-            for i, at in enumerate(day_pointers):
-                local[f"/days/{i}"] = at
         route = self.requests.dosage(mr, administration, local)
         if sc_only and route is not None and route != self.data["sc_route"]:
             codes = ", ".join(sorted(self.data["rxnorm_sc_only"]))
@@ -371,6 +369,7 @@ class OrderBuilder:
         base = f"/administrations/{slot}"
         places = {base: mr.pointer}
         places.update({base + key: at for key, at in local.items()})
+        places.update({f"{base}/days/{i}": at for i, at in enumerate(day_pointers)})  # some 17 a request
         return MappedRequest(mr.pointer, agent, "checked"), ordered, places
 
     def _regimen(self, carriers: list[Res], order: dict, places: dict, pointer: str) -> bool:
