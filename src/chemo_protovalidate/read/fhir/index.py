@@ -9,6 +9,17 @@ from chemo_protovalidate.read.fhir import tables
 from chemo_protovalidate.read.jsonld import pointer_join
 
 
+def object_extensions(obj: Any, pointer: str) -> list[tuple[dict, str]]:
+    """An element's extensions that are objects, each with its pointer; one written as a single object is read
+    as a list of one (its fhir-not-an-array is the structure check's)."""
+    extensions = obj.get("extension") if isinstance(obj, dict) else None
+    if isinstance(extensions, dict):
+        return [(extensions, f"{pointer}/extension")]
+    if not isinstance(extensions, list):
+        return []
+    return [(item, f"{pointer}/extension/{i}") for i, item in enumerate(extensions) if isinstance(item, dict)]
+
+
 class Res:
     """One resource where the file holds it; ``container`` is the resource whose contained holds it."""
 
@@ -33,11 +44,7 @@ class Res:
         are asked some 50 times an order, of every resource and carrier url: indexed by url once."""
         if self._extensions is None:
             self._extensions = {}
-            extensions = self.obj.get("extension")
-            items = [(extensions, f"{self.pointer}/extension")] if isinstance(extensions, dict) else \
-                [(item, f"{self.pointer}/extension/{i}") for i, item in enumerate(extensions)
-                 if isinstance(item, dict)] if isinstance(extensions, list) else []
-            for item, at in items:  # (a single object is fhir-not-an-array, the structure check's)
+            for item, at in object_extensions(self.obj, self.pointer):
                 if isinstance(item.get("url"), str):
                     self._extensions.setdefault(item["url"], []).append((item, at))
         return self._extensions.get(url, [])

@@ -8,23 +8,16 @@ from typing import Any
 
 from chemo_protovalidate.read.fhir import tables
 from chemo_protovalidate.read.fhir.quantities import read_quantity
-from chemo_protovalidate.read.fhir.index import Res, report_unresolved
+from chemo_protovalidate.read.fhir.index import Res, object_extensions, report_unresolved
 from chemo_protovalidate.read.fhir.structure import (check, extension_problem, is_plain_days_carrier, primitive_problem,
                                                       sub_extension_problem)
 from chemo_protovalidate.read.jsonld import pointer_join
 
 
 def extensions_of(obj: Any, pointer: str, url: str) -> list[tuple[dict, str]]:
-    """An element's extensions of ``url`` that are objects, each with its pointer."""
-    extensions = obj.get("extension") if isinstance(obj, dict) else None
-    if isinstance(extensions, dict):  # fhir-not-an-array is the structure check's
-        return [(extensions, pointer_join(pointer, "extension"))] if extensions.get("url") == url else []
-    if not isinstance(extensions, list):
-        return []
-    # Asked of every action, of each days carrier url: pointers only for the extensions kept. (A resource's own
-    # extensions are indexed once: Res.extensions.)
-    kept = [i for i, item in enumerate(extensions) if isinstance(item, dict) and item.get("url") == url]
-    return [(extensions[i], f"{pointer}/extension/{i}") for i in kept] if kept else kept
+    """An element's extensions of ``url`` that are objects, each with its pointer (an action's days carriers; a
+    resource's own extensions are indexed once: Res.extensions)."""
+    return [(item, at) for item, at in object_extensions(obj, pointer) if item.get("url") == url]
 
 
 _PROJECT_URLS = {name: url for url, name in tables.mapping()["project_extensions"].items()}
