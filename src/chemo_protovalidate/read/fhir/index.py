@@ -21,10 +21,10 @@ def object_extensions(obj: Any, pointer: str) -> list[tuple[dict, str]]:
 
 
 class Res:
-    """One resource where the file holds it; ``container`` is the resource whose contained holds it."""
+    """One resource where the file holds it; ``container`` is the resource whose contained holds it (what it
+    contains is the Index's: a link both ways would be a reference cycle)."""
 
-    __slots__ = ("obj", "pointer", "type", "id", "full_url", "prefetch", "container", "contained", "position",
-                 "_extensions")
+    __slots__ = ("obj", "pointer", "type", "id", "full_url", "prefetch", "container", "position", "_extensions")
 
     def __init__(self, obj: dict, pointer: str, full_url: str | None, prefetch: bool, container: "Res | None",
                  position: int) -> None:
@@ -35,7 +35,6 @@ class Res:
         self.full_url = full_url
         self.prefetch = prefetch
         self.container = container
-        self.contained: dict[str, Res] = {}
         self.position = position
         self._extensions: dict[str, list[tuple[dict, str]]] | None = None
 
@@ -79,9 +78,12 @@ def report_unresolved(add, status: str, reference: Any, pointer: str, name: str,
 
 
 class Index:
-    def __init__(self, doc) -> None:
-        self.doc = doc
+    def __init__(self, report) -> None:
+        self.report = report
+        """Doc.add: the index's own findings."""
         self.all: list[Res] = []
+        self.contained: dict[int, dict[str, Res]] = {}
+        """A container's position -> its contained resources by id."""
         self.by_url: dict[str, list[Res]] = {}
         self.by_type_id: dict[tuple, list[Res]] = {}
         self.contained_ids: set[str] = set()
@@ -103,34 +105,34 @@ class Index:
 
     def _add_contained(self, container: Res, obj: Any, pointer: str) -> None:
         if not isinstance(obj, dict) or not isinstance(obj.get("resourceType"), str):
-            self.doc.add("fhir-invalid-structure", "a contained item is not a FHIR resource (no resourceType)", pointer)
+            self.report("fhir-invalid-structure", "a contained item is not a FHIR resource (no resourceType)", pointer)
             return
         if obj["resourceType"] == "Bundle":
-            self.doc.add("fhir-invalid-structure", "a Bundle inside contained is not read", pointer)
+            self.report("fhir-invalid-structure", "a Bundle inside contained is not read", pointer)
             return
         res = Res(obj, pointer, None, container.prefetch, container, len(self.all))
         self.all.append(res)
         self._note(res)
         self.report_nesting(res)
         if res.id is not None:
-            container.contained.setdefault(res.id, res)
+            self.contained.setdefault(container.position, {}).setdefault(res.id, res)
             self.contained_ids.add(res.id)
 
     def report_nesting(self, res: Res) -> None:
         """A contained resource holding contained resources (FHIR R4 forbids it). Reported where it is indexed, and
         again (once in the report, counted again) when its resource is examined, so that it leaves it out."""
         if res.container is not None and "contained" in res.obj:
-            self.doc.add("fhir-invalid-structure", "a contained resource holds contained resources; FHIR R4 forbids "
+            self.report("fhir-invalid-structure", "a contained resource holds contained resources; FHIR R4 forbids "
                          "it", pointer_join(res.pointer, "contained"))
 
     def _note(self, res: Res) -> None:
         """Resources that are findings wherever they are: DSTU2 orders, and the request resources not read."""
         data = tables.mapping()
         if res.type in data["earlier_version_resources"]:
-            self.doc.add("fhir-earlier-version", f"{res.type} is a DSTU2 resource; FHIR R4 writes a "
+            self.report("fhir-earlier-version", f"{res.type} is a DSTU2 resource; FHIR R4 writes a "
                          "MedicationRequest. It is not read", res.pointer)
         elif res.type in data["ignored_resources"] and not res.prefetch:
-            self.doc.add("fhir-resource-ignored", f"{res.type} is not an order protovalidate checks; it is passed over",
+            self.report("fhir-resource-ignored", f"{res.type} is not an order protovalidate checks; it is passed over",
                          res.pointer)
 
     def resolve(self, reference: Any, holder: Res) -> tuple[str, Res | None]:
@@ -142,7 +144,7 @@ class Index:
         if not isinstance(ref, str) or not ref:
             return UNRESOLVED, None
         if ref.startswith("#"):
-            found = holder.root.contained.get(ref[1:])
+            found = self.contained.get(holder.root.position, {}).get(ref[1:])
             if found is not None:
                 return RESOLVED, found
             return (OUTSIDE if ref[1:] in self.contained_ids else UNRESOLVED), None

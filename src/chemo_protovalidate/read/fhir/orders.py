@@ -86,7 +86,7 @@ class OrderBuilder:
                     member.twice = True
             rg = group.request_group
             held = {m.request.position for m in group.members}
-            for res in rg.contained.values():
+            for res in index.contained.get(rg.position, {}).values():
                 if res.type == "MedicationRequest" and res.position not in held:
                     self.doc.add("fhir-request-ungrouped", f"MedicationRequest {res.id} is contained in the "
                                  "RequestGroup but no action references it; it is not checked", res.pointer)
