@@ -567,7 +567,7 @@ def test_what_the_plain_element_fast_path_passes_the_check_passes(case):
     type_name, value = case
     found = []
     structure.check(value, type_name, "", lambda *args, **kwargs: found.append(args))
-    if structure.is_plain_element(value, structure._FLAT[type_name]):
+    if structure.is_plain_element(value, structure.FLAT[type_name]):
         assert found == [], (type_name, value)
 
 

@@ -150,6 +150,9 @@ def _read_bundle(doc: Doc, bundle: dict, pointer: str, require_type: bool) -> bo
     return True
 
 
+_PLAIN_ENTRY = structure.FLAT["Bundle.entry"]
+
+
 def _read_entries(doc: Doc, entries: list, pointer: str, prefetch: bool) -> None:
     for i, entry in enumerate(entries):
         at = pointer_join(pointer, i)
@@ -162,10 +165,11 @@ def _read_entries(doc: Doc, entries: list, pointer: str, prefetch: bool) -> None
         resource = entry.get("resource")
         if resource is None:
             continue
-        mark = doc.errors
-        doc.check(entry, "Bundle.entry", at)
-        if doc.errors > mark:
-            continue  # an entry written wrong: its resource is not read (its findings say why)
+        if not structure.is_plain_element(entry, _PLAIN_ENTRY):  # most entries: a fullUrl and a resource
+            mark = doc.errors
+            doc.check(entry, "Bundle.entry", at)
+            if doc.errors > mark:
+                continue  # an entry written wrong: its resource is not read (its findings say why)
         here = pointer_join(at, "resource")
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
             doc.add("fhir-invalid-structure", "a Bundle entry's resource is not a FHIR resource (no resourceType)",

@@ -53,7 +53,7 @@ def check(value: Any, type_name: str, pointer: str, report: Report, depth: int =
         if is_list:
             if type(item) is list:
                 if child_type is not None:
-                    flat = _FLAT.get(child_type)
+                    flat = FLAT.get(child_type)
                     if flat is not None and depth + flat.height > MAX_DEPTH:
                         flat = None
                     for i, each in enumerate(item):
@@ -77,7 +77,7 @@ def check(value: Any, type_name: str, pointer: str, report: Report, depth: int =
                    pointer + "/" + key)
             continue
         if child_type is not None:
-            flat = _FLAT.get(child_type)
+            flat = FLAT.get(child_type)
             if flat is None or depth + flat.height > MAX_DEPTH or not is_plain_element(item, flat):
                 check(item, child_type, pointer + "/" + key, report, depth + 1)
         elif primitive is not None and (type(item) not in as_is or item == ""):
@@ -118,7 +118,7 @@ def are_plain_days(subs: Any) -> bool:
 
 
 def is_plain_element(value: Any, flat: "Flat") -> bool:
-    """An element of a type in _FLAT that check() passes without a finding (short of MAX_DEPTH): a plain object
+    """An element of a type in FLAT that check() passes without a finding (short of MAX_DEPTH): a plain object
     (no key twice) whose every key holds one primitive value of a JSON type that primitive takes as it is (not
     ""), or such elements (a CodeableConcept's codings, a Dosage's doseAndRate), with its required elements and
     at most one of each choice, and no modifier or extension (their checks are _check_rare_keys'). Some 110 of
@@ -134,6 +134,8 @@ def is_plain_element(value: Any, flat: "Flat") -> bool:
             return False
         child = children.get(key)
         if child is None:
+            if flat.opaque.get(key) is (type(item) is list):
+                continue  # a key check() looks no deeper into (a Bundle entry's resource), a list just where R4 has one
             return False
         is_list, child_flat = child
         if not is_list:
@@ -168,6 +170,9 @@ class Flat:
     takes as they are."""
     children: dict
     """Key -> (is a list, the Flat of its type, one level less deep), for each complex child but the extensions."""
+    opaque: dict
+    """Key -> is a list, for each key of neither a type nor a primitive (a Bundle entry's resource, checked as a
+    resource of its own): check() asks only that it be a list where R4 has a list, a single value elsewhere."""
     required: tuple
     choices: tuple
     height: int
@@ -186,7 +191,9 @@ def _flat_types() -> dict[str, Flat]:
     def flat(spec: tables.ElementSpec, below: dict[str, Flat]) -> Flat:
         children = {key: (is_list, below[child]) for key, (is_list, child, _, _) in spec.plan.items()
                     if child in below and key not in _RARE_KEYS}
-        return Flat({key: as_is for key, as_is in spec.plain.items() if key not in _RARE_KEYS}, children,
+        opaque = {key: is_list for key, (is_list, child, primitive, _) in spec.plan.items()
+                  if child is None and primitive is None and key not in _RARE_KEYS}
+        return Flat({key: as_is for key, as_is in spec.plain.items() if key not in _RARE_KEYS}, children, opaque,
                     spec.required, spec.choices, 1 + max((f.height for _, f in children.values()), default=0))
 
     level: dict[str, Flat] = {}
@@ -195,7 +202,7 @@ def _flat_types() -> dict[str, Flat]:
     return level
 
 
-_FLAT = _flat_types()
+FLAT = _flat_types()
 """The element types with a fast path (is_plain_element): type name -> Flat."""
 
 
