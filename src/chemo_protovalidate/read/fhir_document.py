@@ -33,10 +33,11 @@ def read(text: str, value: Any, project_context: dict, max_administrations: int 
     # The checked orders as one JSON-LD document, a list: its pointer /i/... is order i's element. It is never
     # written out: every place in it is asked of ``places``, so its text is not needed.
     synthetic = [order.order for order in mapped]
+    summaries = {f"/{i}": summary(order, places) for i, order in enumerate(mapped)}
+    places.release()
     document = _read_json("", project_context, max_administrations, loaded=synthetic,
                           places=lambda pointer: _place_in_file(pointer, mapped, places),
-                          labels={f"/{i}": order.label for i, order in enumerate(mapped)},
-                          extra={f"/{i}": summary(order, places) for i, order in enumerate(mapped)})
+                          labels={f"/{i}": order.label for i, order in enumerate(mapped)}, extra=summaries)
     document.findings[:0] = findings
     document.unchecked = unchecked
     return document
@@ -102,6 +103,7 @@ class FilePlaces:
     def __init__(self, text: str, value: Any):
         self._json = JsonDocument(text, data=value)
         self._root = value.get("resourceType") if isinstance(value, dict) else None
+        self._released = False
         if not isinstance(self._root, str) or (isinstance(value, dict) and "draftOrders" in
                                                (value.get("context") if isinstance(value.get("context"), dict) else {})):
             self._root = None      # a CDS Hooks body: the path starts with its first key
@@ -113,11 +115,23 @@ class FilePlaces:
             return None
         return Place(position[0], position[1], path)
 
+    def release(self) -> None:
+        """Let the document's value go once it is converted and its own findings placed: the orders are read and
+        judged after, and a value of some 250 lists and objects kept alive that long doubled the garbage
+        collector's work on a FHIR document (bench/README.md). Every pointer asked after is one the converter
+        made of R4 element names and list indices, so a part of digits is a list index. A CDS Hooks body keeps
+        its value: its prefetch keys are names of the service's choosing."""
+        if self._root is not None:
+            self._json.data = None
+            self._released = True
+
     def path(self, pointer: str) -> str:
         """docs/fhir.md 7.1: Bundle.entry[3].resource.dosageInstruction[0]; a CDS Hooks body's
         context.draftOrders.entry[1].resource; [i] for a list item, .key for a key."""
         parts = [part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]] if pointer else []
         path, data = self._root or "", self._json.data
+        if self._released:
+            return path + "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in parts)
         for part in parts:
             if isinstance(data, list):
                 path += f"[{part}]"
