@@ -12,18 +12,26 @@ callgrind, converting and not, and the difference is the converter's:
     PYTHONHASHSEED=0 valgrind ... .venv/bin/python bench/fhir_instructions.py read /tmp/fhir-corpus RequestGroup 200
     # (the first count - the second) / 200 = instructions an order in interface.convert
 
-Each of the two runs under callgrind takes some 30 s.
+``document`` reads each file as bench_fhir.py does (read_document, then each order's triples: the conversion, the
+places, the garbage collector's work, the orders' RDF), of a FHIR layout or of ``jsonld``, the same orders as
+JSON-LD. The conversion as bench_fhir.py reckons it, in instructions, is then
+
+    ((document L) - (read L) - (document jsonld) + (read jsonld)) / 200
+
+Each run under callgrind takes some 30 to 60 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LAYOUTS = ("RequestGroup", "Bundle")
+JSONLD = "jsonld"
 
 
 def write(folder: Path) -> None:
@@ -38,31 +46,51 @@ def write(folder: Path) -> None:
         documents = [w.document for w in (writer(json.loads(item.data)) for item in items) if w.document is not None]
         (folder / f"{layout}.json").write_text(json.dumps(documents), "utf-8")
         print(f"{folder / f'{layout}.json'}: {len(documents)} documents")
+    # The JSON-LD orders that both layouts write, as bench_fhir.py compares them.
+    both = [item.data.decode("utf-8") for item in items
+            if all(writer(json.loads(item.data)).document is not None
+                   for writer in (fhir_writer.request_group, fhir_writer.bundle))]
+    (folder / f"{JSONLD}.json").write_text(json.dumps(both), "utf-8")
+    print(f"{folder / f'{JSONLD}.json'}: {len(both)} orders")
 
 
-def run(folder: Path, layout: str, count: int, convert: bool) -> None:
-    from chemo_protovalidate.read.fhir import convert as _  # noqa: F401  (imported in both runs alike)
+def _texts(folder: Path, layout: str, count: int) -> list[str]:
+    documents = json.loads((folder / f"{layout}.json").read_text("utf-8"))[:count]
+    return documents if layout == JSONLD else [json.dumps(document) for document in documents]
+
+
+def run(folder: Path, layout: str, count: int, step: str) -> None:
+    from chemo_protovalidate.check.pipeline import Pipeline
+    from chemo_protovalidate.read.documents import read_document
     from chemo_protovalidate.read.fhir import interface
     from chemo_protovalidate.read.jsonld import load_json
 
-    documents = json.loads((folder / f"{layout}.json").read_text("utf-8"))[:count]
-    values = [load_json(json.dumps(document))[0] for document in documents]
-    if convert:
+    importlib.import_module("chemo_protovalidate.read.fhir_document")  # in every run alike, as the pipeline:
+    pipeline = Pipeline(administrations=False)                         # the differences cancel them
+    texts = _texts(folder, layout, count)
+    if step == "document":
+        name = "order.jsonld" if layout == JSONLD else "order.json"
+        for text in texts:
+            for order in read_document(name, text.encode(), pipeline.kb.context, pipeline.max_administrations).orders:
+                order.triples  # noqa: B018  (the orders are made as they are gone through)
+        return
+    values = [load_json(text)[0] for text in texts]
+    if step == "convert":
         for value in values:
             interface.convert(value)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["write", "convert", "read"])
+    parser.add_argument("step", choices=["write", "convert", "read", "document"])
     parser.add_argument("folder", type=Path)
-    parser.add_argument("layout", nargs="?", choices=LAYOUTS, default="RequestGroup")
+    parser.add_argument("layout", nargs="?", choices=[*LAYOUTS, JSONLD], default="RequestGroup")
     parser.add_argument("count", nargs="?", type=int, default=200)
     args = parser.parse_args()
     if args.step == "write":
         write(args.folder)
     else:
-        run(args.folder, args.layout, args.count, args.step == "convert")
+        run(args.folder, args.layout, args.count, args.step)
 
 
 if __name__ == "__main__":
