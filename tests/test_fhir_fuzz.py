@@ -410,8 +410,8 @@ DAYS_SEEDS = [name for name in SEED_NAMES if '"day"' in SEEDS[name]]
 def day_mutations(draw) -> Doc:
     """A document with days carriers, one of its days or carriers bent: a day of a wrong type or sign, a key
     added to a day or its carrier, a key twice, its url changed or gone, a carrier's days emptied or grown.
-    The shapes the fast paths (structure.is_plain_element, is_plain_days_carrier) must pass only where the
-    checks would."""
+    The shapes the fast paths (structure.is_plain_element, is_plain_days_carrier, plain_days) must pass only where
+    the checks would."""
     name = draw(st.sampled_from(DAYS_SEEDS))
     value = _parse(SEEDS[name])
     for _ in range(draw(st.integers(1, 3))):
@@ -596,6 +596,6 @@ def test_the_fast_paths_find_what_the_checks_find(document: Doc):
     with mock.patch.object(structure, "is_plain_days_carrier", lambda value: False), \
             mock.patch.object(structure, "are_plain_days", lambda subs: False), \
             mock.patch.object(structure, "is_plain_element", lambda value, plain: False), \
-            mock.patch.object(requests, "is_plain_days_carrier", lambda value: False):
+            mock.patch.object(requests, "plain_days", lambda carrier, pointer: None):
         slow = _conversion(document)
     assert fast == slow

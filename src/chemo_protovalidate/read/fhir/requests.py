@@ -9,7 +9,7 @@ from typing import Any
 from chemo_protovalidate.read.fhir import tables
 from chemo_protovalidate.read.fhir.quantities import read_quantity
 from chemo_protovalidate.read.fhir.index import Res, object_extensions, report_unresolved
-from chemo_protovalidate.read.fhir.structure import (check, extension_problem, is_plain_days_carrier, primitive_problem,
+from chemo_protovalidate.read.fhir.structure import (check, extension_problem, plain_days, primitive_problem,
                                                       sub_extension_problem)
 from chemo_protovalidate.read.jsonld import pointer_join
 
@@ -160,9 +160,8 @@ class RequestReader:
                          "sact-timing-of-days on its action, cycle-days on the request)"
                          + (f"; days only in text: {text!r}, which is never parsed" if text else ""), mr.pointer)
             return None, []
-        sets = [(name, at, dict(days)) for name, at, days in carriers]
-        first = sets[0]
-        for name, at, days in sets[1:]:
+        first = carriers[0]
+        for name, at, days in carriers[1:]:
             if set(days) != set(first[2]):
                 self.doc.add("fhir-days-conflict", f"the days carriers disagree: {first[0]} gives "
                              f"{sorted(first[2])}, {name} gives {sorted(days)}; no carrier wins", at)
@@ -170,7 +169,7 @@ class RequestReader:
         ordered = sorted(first[2])
         return ordered, [first[2][day] for day in ordered]
 
-    def _day_carriers(self, mr: Res, action: Any, action_pointer: str | None) -> list[tuple[str, str, list]]:
+    def _day_carriers(self, mr: Res, action: Any, action_pointer: str | None) -> list[tuple[str, str, dict]]:
         urls = self.data["days_carriers"]
         carriers = []
         written = False
@@ -178,13 +177,14 @@ class RequestReader:
             core = extensions_of(action, action_pointer, urls["core"])
             for n, (item, at) in enumerate(core):
                 written = True
-                plain = is_plain_days_carrier(item)
-                if not plain:  # the plain shape is what the Extension check passes
+                days = plain_days(item, at)
+                if days is None:  # the plain shape is what the Extension check passes
                     check(item, "Extension", at, self.doc.add)
                 if n == 1:
                     self.doc.add("fhir-invalid-extension", "the action has timing-daysOfCycle more than once; it "
                                  "may have it once", at)
-                days = self._sub_days(item, at, "timing-daysOfCycle", plain=plain)
+                if days is None:
+                    days = self._sub_days(item, at, "timing-daysOfCycle")
                 if days is not None and n == 0:
                     carriers.append(("timing-daysOfCycle", at, days))
             nz = extensions_of(action, action_pointer, urls["nz"])
@@ -202,28 +202,27 @@ class RequestReader:
         for n, (item, at) in enumerate(project_extensions(mr, "cycle-days")):
             # its shape and repeats are the structure check's (structure.extension_problem)
             written = True
-            days = self._sub_days(item, at, "cycle-days", quiet=True)
+            days = plain_days(item, at)
+            if days is None:
+                days = self._sub_days(item, at, "cycle-days", quiet=True)
             if days is not None and n == 0:
                 carriers.append(("cycle-days", at, days))
         return carriers, written
 
-    def _sub_days(self, extension: dict, pointer: str, name: str, quiet: bool = False,
-                  plain: bool | None = None) -> list | None:
-        """The days of a carrier; ``plain``: is_plain_days_carrier(extension), when the caller knows it."""
-        # Nearly every carrier is plain, which neither check below can fault: they are skipped then.
-        if not (is_plain_days_carrier(extension) if plain is None else plain):
-            subs = extension.get("extension")
-            problem = sub_extension_problem(subs, ["day"], True, False)
-            if problem is None and any(primitive_problem(sub["valueInteger"], "integer") for sub in subs):
-                return None  # fhir-invalid-value, the Extension check's
-            if problem or [key for key in extension if key.startswith("value")]:
-                if not quiet:
-                    self.doc.add("fhir-invalid-extension", f"the days extension {name} "
-                                 f"{problem or 'has a value; it wants only sub-extensions day'}", pointer)
-                return None
+    def _sub_days(self, extension: dict, pointer: str, name: str, quiet: bool = False) -> dict | None:
+        """The days of a carrier that structure.plain_days did not take (nearly every carrier is plain): its
+        shape checked, a day given twice reported. Day -> the pointer of its sub-extension, or None."""
+        subs = extension.get("extension")
+        problem = sub_extension_problem(subs, ["day"], True, False)
+        if problem is None and any(primitive_problem(sub["valueInteger"], "integer") for sub in subs):
+            return None  # fhir-invalid-value, the Extension check's
+        if problem or [key for key in extension if key.startswith("value")]:
+            if not quiet:
+                self.doc.add("fhir-invalid-extension", f"the days extension {name} "
+                             f"{problem or 'has a value; it wants only sub-extensions day'}", pointer)
+            return None
         base = pointer_join(pointer, "extension")
-        days = [(sub["valueInteger"], f"{base}/{i}") for i, sub in enumerate(extension["extension"])]
-        return self._unrepeated(days, name)
+        return self._unrepeated([(sub["valueInteger"], f"{base}/{i}") for i, sub in enumerate(subs)], name)
 
     def _nz_day(self, extension: dict, pointer: str) -> tuple | None:
         subs = extension.get("extension")
@@ -242,14 +241,15 @@ class RequestReader:
                      "(valueInteger) and optional instructions", pointer)
         return None
 
-    def _unrepeated(self, days: list, name: str) -> list:
+    def _unrepeated(self, days: list, name: str) -> dict:
+        """Day -> its pointer, each day once (the first); a day given again is reported."""
         seen: dict = {}
         for day, at in days:
             if day in seen:
                 self.doc.add("repeated-day", f"day {day} is given twice by {name}; it is read once", at)
                 continue
             seen[day] = at
-        return list(seen.items())
+        return seen
 
     @staticmethod
     def _days_text(mr: Res, action: Any) -> str | None:

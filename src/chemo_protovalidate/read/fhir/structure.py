@@ -40,6 +40,7 @@ def check(value: Any, type_name: str, pointer: str, report: Report, depth: int =
                    pointer_join(pointer, key))
     plan, plain = spec.plan, spec.plain
     days_carriers = _DAYS_CARRIERS() if type_name == "RequestGroup.action" else ()
+    plain_carriers = None  # which of its extensions are days carriers of the plain shape
     for key, item in value.items():
         as_is = plain.get(key)
         if as_is is not None and type(item) in as_is and item != "":
@@ -63,6 +64,9 @@ def check(value: Any, type_name: str, pointer: str, report: Report, depth: int =
                                 and tables.string(each.get("url")) in days_carriers:
                             continue  # an action's days carrier is its request's: checked when the request is read
                         if child_type == "Extension" and is_plain_days_carrier(each) and depth + 1 < MAX_DEPTH:
+                            if key == "extension":
+                                plain_carriers = plain_carriers or set()
+                                plain_carriers.add(i)
                             continue  # a list of {"url": "day", "valueInteger": 8}: what the check would pass
                         check(each, child_type, f"{pointer}/{key}/{i}", report, depth + 1)
                 elif primitive is not None:
@@ -93,7 +97,7 @@ def check(value: Any, type_name: str, pointer: str, report: Report, depth: int =
             report("fhir-invalid-value", f"{type_name} has {' and '.join(given)}; FHIR R4 allows one of a choice "
                    "element", pointer_join(pointer, given[1]))
     if not present.isdisjoint(_RARE_KEYS):
-        _check_rare_keys(value, type_name, pointer, report, depth)
+        _check_rare_keys(value, type_name, pointer, report, depth, plain_carriers or ())
 
 
 def is_plain_days_carrier(value: Any) -> bool:
@@ -104,6 +108,26 @@ def is_plain_days_carrier(value: Any) -> bool:
     if type(value) is not dict or len(value) != 2 or type(value.get("url")) is not str or value["url"] == "":
         return False
     return are_plain_days(value.get("extension"))
+
+
+def plain_days(carrier: Any, pointer: str) -> dict | None:
+    """The days of a carrier of the plain shape (is_plain_days_carrier) with no day twice, in one walk: day -> the
+    pointer of its day sub-extension; None for any other carrier, which is read the long way."""
+    if type(carrier) is not dict or len(carrier) != 2 or type(carrier.get("url")) is not str or carrier["url"] == "":
+        return None
+    subs = carrier.get("extension")
+    if type(subs) is not list or not subs:
+        return None
+    base = pointer + "/extension"
+    days: dict = {}
+    for i, sub in enumerate(subs):  # some 150 days an order
+        if type(sub) is not dict or len(sub) != 2 or sub.get("url") != "day":
+            return None
+        day = sub.get("valueInteger")
+        if type(day) is not int or day in days:
+            return None
+        days[day] = f"{base}/{i}"
+    return days
 
 
 def are_plain_days(subs: Any) -> bool:
@@ -206,8 +230,10 @@ FLAT = _flat_types()
 """The element types with a fast path (is_plain_element): type name -> Flat."""
 
 
-def _check_rare_keys(value: dict, type_name: str, pointer: str, report: Report, depth: int) -> None:
-    """The modifiers FHIR forbids ignoring, and the extensions' places and shapes."""
+def _check_rare_keys(value: dict, type_name: str, pointer: str, report: Report, depth: int,
+                     plain_carriers=()) -> None:
+    """The modifiers FHIR forbids ignoring, and the extensions' places and shapes (``plain_carriers``: the
+    indexes of the extensions that are days carriers of the plain shape, found by check()'s key loop)."""
     if "modifierExtension" in value:
         report("fhir-modifier-not-understood", f"{type_name} has a modifierExtension; FHIR forbids ignoring a "
                "modifier the reader does not understand", pointer_join(pointer, "modifierExtension"))
@@ -218,7 +244,8 @@ def _check_rare_keys(value: dict, type_name: str, pointer: str, report: Report, 
         report("fhir-modifier-not-understood", f"{type_name}.doNotPerform is true: this request forbids what it "
                "names, which no order format can say", pointer_join(pointer, "doNotPerform"))
     if "extension" in value:
-        _check_extensions(value["extension"], type_name, pointer_join(pointer, "extension"), report, depth)
+        _check_extensions(value["extension"], type_name, pointer_join(pointer, "extension"), report, depth,
+                          plain_carriers)
 
 
 def _DAYS_CARRIERS() -> frozenset:
@@ -300,7 +327,8 @@ def _kind(value: Any) -> str:
     return "an object"
 
 
-def _check_extensions(extensions: Any, type_name: str, pointer: str, report: Report, depth: int) -> None:
+def _check_extensions(extensions: Any, type_name: str, pointer: str, report: Report, depth: int,
+                      plain_carriers=()) -> None:
     """Each extension as an Extension; the project's and the days extensions in their place and shape."""
     if not isinstance(extensions, list):
         return  # reported as fhir-not-an-array by the caller's key loop
@@ -332,7 +360,8 @@ def _check_extensions(extensions: Any, type_name: str, pointer: str, report: Rep
         if seen[name] == 2:
             report("fhir-invalid-extension", f"{type_name} has the extension {name} more than once; it may have "
                    "it once", at, counts=counts)
-        problem = extension_problem(extension, name)
+        # A cycle-days carrier of the plain shape has none (sub_extension_problem): its days are not walked again.
+        problem = None if name == "cycle-days" and i in plain_carriers else extension_problem(extension, name)
         if problem:
             report("fhir-invalid-extension", f"the extension {name} {problem}", at, counts=counts)
 
