@@ -14,9 +14,10 @@ callgrind, converting and not, and the difference is the converter's:
 
 ``document`` reads each file as bench_fhir.py does (read_document, then each order's triples: the conversion, the
 places, the garbage collector's work, the orders' RDF), of a FHIR layout or of ``jsonld``, the same orders as
-JSON-LD. The conversion as bench_fhir.py reckons it, in instructions, is then
+JSON-LD; ``parse`` only parses each, as bench_fhir.py does. The conversion as bench_fhir.py reckons it, in
+instructions, is then (the knowledge base that ``document`` loads is in both of its runs: it cancels)
 
-    ((document L) - (read L) - (document jsonld) + (read jsonld)) / 200
+    ((document L) - (parse L) - (document jsonld) + (parse jsonld)) / 200
 
 Each run under callgrind takes some 30 to 60 s.
 """
@@ -60,29 +61,51 @@ def _texts(folder: Path, layout: str, count: int) -> list[str]:
 
 
 def run(folder: Path, layout: str, count: int, step: str) -> None:
+    if step == "document":
+        _read_documents(_texts(folder, layout, count), layout)
+    elif step == "parse":
+        _parse(_texts(folder, layout, count))
+    else:
+        _convert(folder, layout, count, step == "convert")
+
+
+def _read_documents(texts: list[str], layout: str) -> None:
+    """As bench_fhir.py reads: read_document, then each order's triples."""
     from chemo_protovalidate.check.pipeline import Pipeline
     from chemo_protovalidate.read.documents import read_document
+
+    importlib.import_module("chemo_protovalidate.read.fhir_document")  # in every document run alike
+    pipeline = Pipeline(administrations=False)
+    name = "order.jsonld" if layout == JSONLD else "order.json"
+    for text in texts:
+        for order in read_document(name, text.encode(), pipeline.kb.context, pipeline.max_administrations).orders:
+            order.triples  # noqa: B018  (the orders are made as they are gone through)
+
+
+def _parse(texts: list[str]) -> None:
+    """As bench_fhir.py parses: each value let go at once."""
+    from chemo_protovalidate.read.jsonld import load_json
+
+    for text in texts:
+        load_json(text)
+
+
+def _convert(folder: Path, layout: str, count: int, convert: bool) -> None:
+    """interface.convert alone, as the counts of bench/README.md were taken (the parsed documents kept alive)."""
+    from chemo_protovalidate.read.fhir import convert as _  # noqa: F401  (imported in both runs alike)
     from chemo_protovalidate.read.fhir import interface
     from chemo_protovalidate.read.jsonld import load_json
 
-    importlib.import_module("chemo_protovalidate.read.fhir_document")  # in every run alike, as the pipeline:
-    pipeline = Pipeline(administrations=False)                         # the differences cancel them
-    texts = _texts(folder, layout, count)
-    if step == "document":
-        name = "order.jsonld" if layout == JSONLD else "order.json"
-        for text in texts:
-            for order in read_document(name, text.encode(), pipeline.kb.context, pipeline.max_administrations).orders:
-                order.triples  # noqa: B018  (the orders are made as they are gone through)
-        return
-    values = [load_json(text)[0] for text in texts]
-    if step == "convert":
+    documents = json.loads((folder / f"{layout}.json").read_text("utf-8"))[:count]
+    values = [load_json(json.dumps(document))[0] for document in documents]
+    if convert:
         for value in values:
             interface.convert(value)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["write", "convert", "read", "document"])
+    parser.add_argument("step", choices=["write", "convert", "read", "document", "parse"])
     parser.add_argument("folder", type=Path)
     parser.add_argument("layout", nargs="?", choices=[*LAYOUTS, JSONLD], default="RequestGroup")
     parser.add_argument("count", nargs="?", type=int, default=200)
