@@ -25,7 +25,8 @@ def read(text: str, value: Any, project_context: dict, max_administrations: int 
 
     places = FilePlaces(text, value)
     conversion = interface.convert(value, fhir_map, max_administrations or 500, arrival_time=arrival_time)
-    findings = [issue_finding(issue, places) for issue in conversion.issues]
+    findings = [issue_finding(issue, places) for issue in conversion.issues]  # one may be at a key R4 lacks
+    places.release()  # what is placed from here on is at elements the converter read (FilePlaces.release)
     mapped = [order for order in conversion.orders if order.order is not None]
     unchecked = [(order.label, summary(order, places)) for order in conversion.orders if order.order is None]
     if not mapped:
@@ -33,11 +34,10 @@ def read(text: str, value: Any, project_context: dict, max_administrations: int 
     # The checked orders as one JSON-LD document, a list: its pointer /i/... is order i's element. It is never
     # written out: every place in it is asked of ``places``, so its text is not needed.
     synthetic = [order.order for order in mapped]
-    summaries = {f"/{i}": summary(order, places) for i, order in enumerate(mapped)}
-    places.release()
     document = _read_json("", project_context, max_administrations, loaded=synthetic,
                           places=lambda pointer: _place_in_file(pointer, mapped, places),
-                          labels={f"/{i}": order.label for i, order in enumerate(mapped)}, extra=summaries)
+                          labels={f"/{i}": order.label for i, order in enumerate(mapped)},
+                          extra={f"/{i}": summary(order, places) for i, order in enumerate(mapped)})
     document.findings[:0] = findings
     document.unchecked = unchecked
     return document
@@ -118,9 +118,10 @@ class FilePlaces:
     def release(self) -> None:
         """Let the document's value go once it is converted and its own findings placed: the orders are read and
         judged after, and a value of some 250 lists and objects kept alive that long doubled the garbage
-        collector's work on a FHIR document (bench/README.md). Every pointer asked after is one the converter
-        made of R4 element names and list indices, so a part of digits is a list index. A CDS Hooks body keeps
-        its value: its prefetch keys are names of the service's choosing."""
+        collector's work on a FHIR document (bench/README.md). Every pointer asked after (the orders' summaries,
+        their elements' places) is one the converter made of R4 element names and list indices, so a part of
+        digits is a list index, and the path is written without walking the value. A CDS Hooks body keeps its
+        value: its prefetch keys are names of the service's choosing."""
         if self._root is not None:
             self._json.data = None
             self._released = True
