@@ -105,22 +105,27 @@ def is_plain_days_carrier(value: Any) -> bool:
     days need no check of their own: a plain object of exactly a non-empty url and a non-empty list of day
     Extensions of a whole number ({"url": ..., "extension": [{"url": "day", "valueInteger": 8}, ...]}), the
     shape of nearly every carrier, whichever its url."""
+    subs = _plain_carrier_subs(value)
+    return subs is not None and are_plain_days(subs)
+
+
+def _plain_carrier_subs(value: Any) -> list | None:
+    """The sub-extensions of a plain object of exactly a non-empty url and a non-empty list of them, else None."""
     if type(value) is not dict or len(value) != 2 or type(value.get("url")) is not str or value["url"] == "":
-        return False
-    return are_plain_days(value.get("extension"))
+        return None
+    subs = value.get("extension")
+    return subs if type(subs) is list and subs else None
 
 
 def plain_days(carrier: Any, pointer: str) -> dict | None:
     """The days of a carrier of the plain shape (is_plain_days_carrier) with no day twice, in one walk: day -> the
     pointer of its day sub-extension; None for any other carrier, which is read the long way."""
-    if type(carrier) is not dict or len(carrier) != 2 or type(carrier.get("url")) is not str or carrier["url"] == "":
-        return None
-    subs = carrier.get("extension")
-    if type(subs) is not list or not subs:
+    subs = _plain_carrier_subs(carrier)
+    if subs is None:
         return None
     base = pointer + "/extension"
     days: dict = {}
-    for i, sub in enumerate(subs):  # some 150 days an order
+    for i, sub in enumerate(subs):  # are_plain_days' test of a day, inline: some 150 days an order, walked once
         if type(sub) is not dict or len(sub) != 2 or sub.get("url") != "day":
             return None
         day = sub.get("valueInteger")
